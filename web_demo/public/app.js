@@ -1,0 +1,180 @@
+/**
+ * The demo page: catalogue search, history building and live next-item recommendations.
+ */
+import { displayTitle, formatBytes, searchCatalogue, truncateHistory } from './lib/processing.js';
+import { Recommender } from './lib/recommender.js';
+
+const MODEL_DIR = new URL('model/', document.baseURI).href;
+const WASM_DIR = new URL('vendor/@litertjs/core/wasm/', document.baseURI).href;
+const CATALOGUE_LIMIT = 100;
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  recommender: null,
+  history: [],
+  // Inference runs one at a time; a request that is overtaken by a newer one is not rendered.
+  pending: Promise.resolve(),
+  requestCount: 0,
+};
+
+function showError(message) {
+  $('status').textContent = 'Could not start the demo.';
+  $('status').dataset.state = 'error';
+  $('error').textContent = message;
+  $('error').hidden = false;
+}
+
+async function resolveSidecarFile() {
+  const fromQuery = new URLSearchParams(location.search).get('sidecar');
+  if (fromQuery) {
+    return fromQuery;
+  }
+  const response = await fetch(`${MODEL_DIR}manifest.json`);
+  if (!response.ok) {
+    throw new Error(`No model found in public/model/ (manifest.json: HTTP ${response.status}).\nRun: node scripts/copy_model.mjs EXPORT_DIR [variant]`);
+  }
+  return (await response.json()).sidecar;
+}
+
+function renderCatalogue() {
+  const items = searchCatalogue(state.recommender.vocab, $('search').value, CATALOGUE_LIMIT);
+  const list = $('catalogue');
+  list.replaceChildren(...items.map((item) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.dataset.itemId = String(item.internalId);
+    button.textContent = displayTitle(item);
+    button.title = `original id ${item.originalId}`;
+    const li = document.createElement('li');
+    li.append(button);
+    return li;
+  }));
+  const total = state.recommender.vocab.length;
+  $('catalogue-count').textContent = items.length < total ? `${items.length} shown of ${total}` : `${total} items`;
+}
+
+function renderHistory() {
+  const { vocab, maxLen } = state.recommender;
+  const firstInWindow = Math.max(0, state.history.length - maxLen);
+  $('history').replaceChildren(...state.history.map((itemId, position) => {
+    const li = document.createElement('li');
+    li.dataset.itemId = String(itemId);
+    li.textContent = displayTitle(vocab[itemId - 1]);
+    li.classList.toggle('outside-window', position < firstInWindow);
+    return li;
+  }));
+  $('history-count').textContent = `${state.history.length} items`;
+  const used = truncateHistory(state.history, maxLen).length;
+  $('history-note').hidden = used === state.history.length;
+  $('history-note').textContent = `The model sees the most recent ${used} of them (max_len = ${maxLen}).`;
+}
+
+function renderRecommendations(rows, latencyMs, historyKey) {
+  const seen = new Set(state.history);
+  $('recommendations').replaceChildren(...rows.map((row, rank) => {
+    const tr = document.createElement('tr');
+    tr.classList.toggle('seen', seen.has(row.itemId));
+    tr.dataset.itemId = String(row.itemId);
+    tr.dataset.score = String(row.score); // full precision, for tests; the cell shows it rounded
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.dataset.itemId = String(row.itemId);
+    button.textContent = row.title;
+    const cells = [String(rank + 1), button, row.originalId, row.score.toFixed(4)];
+    const classes = ['rank', 'title', 'id', 'score'];
+    tr.append(...cells.map((content, i) => {
+      const td = document.createElement('td');
+      td.className = classes[i];
+      td.append(content);
+      return td;
+    }));
+    return tr;
+  }));
+  $('latency').textContent = `Inference: ${latencyMs.toFixed(2)} ms (${$('exclude-seen').checked ? 'recommend' : 'score + top-K in JS'})`;
+  $('recommendations').dataset.forHistory = historyKey;
+}
+
+function historyKey() {
+  return `${state.history.join(',')}|${$('exclude-seen').checked ? 'exclude' : 'keep'}`;
+}
+
+function refreshRecommendations() {
+  const request = ++state.requestCount;
+  const history = state.history.slice();
+  const excludeSeen = $('exclude-seen').checked;
+  const key = historyKey();
+  state.pending = state.pending.then(async () => {
+    if (request !== state.requestCount) {
+      return;
+    }
+    if (history.length === 0) {
+      // An all-padding input has no meaning for a sequential model; ask for a first item instead.
+      $('recommendations').replaceChildren();
+      $('latency').textContent = 'Tap an item in the catalogue to get recommendations.';
+      $('recommendations').dataset.forHistory = key;
+      return;
+    }
+    try {
+      const { rows, latencyMs } = await state.recommender.recommend(history, { excludeSeen });
+      if (request === state.requestCount) {
+        renderRecommendations(rows, latencyMs, key);
+      }
+    } catch (error) {
+      showError(`Inference failed: ${error.message}`);
+    }
+  });
+}
+
+function addToHistory(itemId) {
+  state.history.push(itemId);
+  renderHistory();
+  refreshRecommendations();
+}
+
+function onItemClick(event) {
+  const button = event.target.closest('button[data-item-id]');
+  if (button !== null) {
+    addToHistory(Number(button.dataset.itemId));
+  }
+}
+
+async function main() {
+  try {
+    const sidecarFile = await resolveSidecarFile();
+    const accelerator = new URLSearchParams(location.search).get('accelerator') ?? 'auto';
+    state.recommender = await Recommender.load({ modelDir: MODEL_DIR, sidecarFile, wasmDir: WASM_DIR, accelerator });
+  } catch (error) {
+    console.error(error);
+    showError(error.message);
+    return;
+  }
+  const { sidecar, modelBytes, accelerator } = state.recommender;
+  $('model-name').textContent = `${sidecar.model_file} (${sidecar.role}, ${sidecar.variant}, ${sidecar.dataset})`;
+  $('model-size').textContent = `${formatBytes(modelBytes.byteLength)} (${modelBytes.byteLength} bytes)`;
+  $('model-size').dataset.bytes = String(modelBytes.byteLength);
+  $('model-accelerator').textContent = accelerator === 'webgpu' ? 'LiteRT.js on WebGPU' : 'LiteRT.js on WASM (XNNPACK, CPU)';
+  $('model-shapes').textContent = `max_len ${sidecar.max_len}, top_k ${sidecar.top_k}, ${sidecar.n_items} items`;
+  $('model-info').hidden = false;
+
+  $('search').addEventListener('input', renderCatalogue);
+  $('catalogue').addEventListener('click', onItemClick);
+  $('recommendations').addEventListener('click', onItemClick);
+  $('clear').addEventListener('click', () => {
+    state.history = [];
+    renderHistory();
+    refreshRecommendations();
+  });
+  $('exclude-seen').addEventListener('change', refreshRecommendations);
+  for (const id of ['search', 'clear', 'exclude-seen']) {
+    $(id).disabled = false;
+  }
+  renderCatalogue();
+  renderHistory();
+  refreshRecommendations();
+  await state.pending;
+  $('status').textContent = 'Ready. Tap catalogue items to build a history.';
+  $('status').dataset.state = 'ready';
+}
+
+main();

@@ -1,0 +1,191 @@
+/**
+ * End-to-end: headless Chromium builds every golden.json history through the UI and checks the displayed top-K.
+ *
+ * Needs public/model/ filled by scripts/copy_model.mjs and Debian's chromium at /usr/bin/chromium (or CHROMIUM_PATH).
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+import { encodeHistory, parseVocab } from '../../public/lib/processing.js';
+import { startServer } from '../../scripts/serve.mjs';
+
+const WEB_DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const MODEL_DIR = path.join(WEB_DEMO_DIR, 'public/model');
+const SCREENSHOT = path.join(WEB_DEMO_DIR, 'test-output/screenshot.png');
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// The closed network here refuses background connections; these flags keep Chromium from trying.
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+// docs/artifacts.md: scores within 1e-4 relative; the absolute floor only matters for scores within 1e-2 of zero.
+const SCORE_RTOL = 1e-4;
+const SCORE_ATOL = 1e-6;
+const LOAD_TIMEOUT_MS = 60_000;
+
+async function readJson(file) {
+  return JSON.parse(await readFile(file, 'utf-8'));
+}
+
+function assertScoresClose(actual, expected, context) {
+  assert.equal(actual.length, expected.length, `${context}: number of scores`);
+  actual.forEach((score, i) => {
+    const tolerance = SCORE_RTOL * Math.abs(expected[i]) + SCORE_ATOL;
+    assert.ok(Math.abs(score - expected[i]) <= tolerance,
+      `${context}: score #${i + 1} is ${score}, golden ${expected[i]} (tolerance ${tolerance})`);
+  });
+}
+
+describe('web demo against golden.json', { timeout: 180_000 }, () => {
+  let server;
+  let baseUrl;
+  let browser;
+  let page;
+  let sidecar;
+  let golden;
+  let vocab;
+  const pageErrors = [];
+  const offHostRequests = [];
+
+  before(async () => {
+    const manifestPath = path.join(MODEL_DIR, 'manifest.json');
+    assert.ok(existsSync(manifestPath),
+      `${manifestPath} is missing: fill public/model/ with "node scripts/copy_model.mjs EXPORT_DIR [MODEL]"`);
+    const manifest = await readJson(manifestPath);
+    sidecar = await readJson(path.join(MODEL_DIR, manifest.sidecar));
+    golden = await readJson(path.join(MODEL_DIR, 'golden.json'));
+    vocab = parseVocab(await readFile(path.join(MODEL_DIR, sidecar.vocab_file ?? 'vocab.tsv'), 'utf-8'));
+    assert.equal(golden.model_sha256, sidecar.sha256,
+      `golden.json was computed for ${golden.model_file}, but public/model/ holds ${sidecar.model_file}; copy the model golden.json was made with`);
+    assert.ok(existsSync(CHROMIUM_PATH), `no Chromium at ${CHROMIUM_PATH}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+
+    ({ server, url: baseUrl } = await startServer(0));
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    // Everything, the LiteRT.js wasm included, must come from the local server.
+    await page.route('**/*', (route) => {
+      const { hostname, protocol } = new URL(route.request().url());
+      if (hostname === '127.0.0.1' || protocol === 'data:') {
+        return route.continue();
+      }
+      offHostRequests.push(route.request().url());
+      return route.abort();
+    });
+    await page.goto(baseUrl);
+    await page.waitForSelector('#status[data-state="ready"], #status[data-state="error"]', { timeout: LOAD_TIMEOUT_MS });
+    const errorText = await page.textContent('#error');
+    assert.equal(await page.getAttribute('#status', 'data-state'), 'ready', `the page did not load the model: ${errorText}`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.close();
+  });
+
+  async function clearHistory() {
+    await page.click('#clear');
+    await page.waitForSelector('#history li', { state: 'detached' });
+  }
+
+  async function addItemThroughSearch(itemId) {
+    const item = vocab[itemId - 1];
+    // Type the title like a person would; an empty or ambiguous title falls back to the original id,
+    // which the search ranks first when it matches exactly.
+    const query = item.title.trim() !== '' ? item.title : item.originalId;
+    await page.fill('#search', query);
+    let button = page.locator(`#catalogue button[data-item-id="${itemId}"]`);
+    if ((await button.count()) === 0) {
+      await page.fill('#search', item.originalId);
+      button = page.locator(`#catalogue button[data-item-id="${itemId}"]`);
+    }
+    await button.click();
+  }
+
+  async function buildHistory(itemIds, excludeSeen) {
+    await clearHistory();
+    if ((await page.isChecked('#exclude-seen')) !== excludeSeen) {
+      await page.click('#exclude-seen');
+    }
+    for (const itemId of itemIds) {
+      await addItemThroughSearch(itemId);
+    }
+    const key = `${itemIds.join(',')}|${excludeSeen ? 'exclude' : 'keep'}`;
+    await page.waitForSelector(`#recommendations[data-for-history="${key}"]`, { timeout: 30_000 });
+    return page.$$eval('#recommendations tr', (rows) => rows.map((row) => ({
+      itemId: Number(row.dataset.itemId),
+      score: Number(row.dataset.score),
+    })));
+  }
+
+  function caseHistory(goldenCase) {
+    // The full history when golden.json has it (so the page's truncation is exercised), else the encoded input.
+    const ids = goldenCase.history_original_ids !== undefined
+      ? goldenCase.history_original_ids.map((originalId) => {
+        const item = vocab.find((entry) => entry.originalId === originalId);
+        assert.ok(item !== undefined, `golden history id ${originalId} is not in vocab.tsv`);
+        return item.internalId;
+      })
+      : goldenCase.history.filter((id) => id !== 0);
+    assert.deepEqual(Array.from(encodeHistory(ids, sidecar.max_len)), goldenCase.history,
+      'golden history does not re-encode to its own input; the left padding or truncation disagree');
+    return ids;
+  }
+
+  it('shows the model size and reaches no other host', async () => {
+    const modelBytes = await readFile(path.join(MODEL_DIR, sidecar.model_file));
+    assert.equal(Number(await page.getAttribute('#model-size', 'data-bytes')), modelBytes.byteLength);
+    assert.deepEqual(offHostRequests, []);
+  });
+
+  it('reproduces every golden top-K with seen items excluded (recommend)', async () => {
+    assert.ok(golden.cases.length > 0, 'golden.json has no cases');
+    for (const [index, goldenCase] of golden.cases.entries()) {
+      const rows = await buildHistory(caseHistory(goldenCase), true);
+      const context = `golden case ${index}`;
+      assert.deepEqual(rows.map((row) => row.itemId), goldenCase.item_ids, `${context}: item ids`);
+      assertScoresClose(rows.map((row) => row.score), goldenCase.scores, context);
+      assert.match(await page.textContent('#latency'), /Inference: \d+\.\d+ ms/);
+    }
+  });
+
+  it('keeps seen items when asked (score + top-K in JS), agreeing with recommend on the unseen ones', async () => {
+    // Among the full-catalogue top-K, the unseen items are the best unseen items: a prefix of `recommend`'s answer.
+    const goldenCase = golden.cases.reduce((a, b) => (b.history.filter(Boolean).length > a.history.filter(Boolean).length ? b : a));
+    const history = caseHistory(goldenCase);
+    const rows = await buildHistory(history, false);
+    assert.equal(rows.length, golden.top_k);
+    rows.slice(1).forEach((row, i) => assert.ok(row.score <= rows[i].score, 'scores must be best first'));
+    const seen = new Set(goldenCase.history.filter((id) => id !== 0)); // what `recommend` excluded: the last L only
+    const unseen = rows.filter((row) => !seen.has(row.itemId));
+    assert.deepEqual(unseen.map((row) => row.itemId), goldenCase.item_ids.slice(0, unseen.length));
+    assertScoresClose(unseen.map((row) => row.score), goldenCase.scores.slice(0, unseen.length), 'keep seen');
+    await page.click('#exclude-seen');
+    await page.waitForSelector(`#recommendations[data-for-history="${history.join(',')}|exclude"]`);
+    await mkdir(path.dirname(SCREENSHOT), { recursive: true });
+    await page.fill('#search', '');
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it('refuses a model whose bytes do not match the sidecar, with a readable error', async () => {
+    const tampered = await browser.newPage();
+    await tampered.route(`**/model/${sidecar.model_file}`, async (route) => {
+      const response = await route.fetch();
+      const body = Buffer.from(await response.body());
+      body[body.length - 1] ^= 0xff;
+      await route.fulfill({ response, body });
+    });
+    await tampered.goto(baseUrl);
+    await tampered.waitForSelector('#status[data-state="error"]', { timeout: LOAD_TIMEOUT_MS });
+    const message = await tampered.textContent('#error');
+    assert.match(message, new RegExp(`${sidecar.model_file.replace('.', '\\.')}: sha256 is [0-9a-f]{64} but the sidecar says ${sidecar.sha256}`));
+    await tampered.close();
+  });
+});
