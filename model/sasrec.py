@@ -1,0 +1,282 @@
+"""SASRec next-item model in Keras: the teacher (dense item table) and, with an STP-TT table, the student."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from model.dense_embedding import DenseEmbedding
+from model.keras_setup import keras, tf
+from model.losses import sampled_softmax_cross_entropy, softmax_cross_entropy
+from model.stp_tt_embedding import STPTTEmbedding
+
+PADDING_SCORE = -1e9
+READOUTS = ("last", "attention")
+ITEM_TABLES = ("dense", "stp_tt")
+LOSSES = ("full", "sampled")
+NEGATIVE_SAMPLERS = ("uniform", "popularity")
+
+
+@dataclass(frozen=True)
+class SASRecConfig:
+    """Everything needed to rebuild a model; saved beside every checkpoint and flatbuffer."""
+
+    n_items: int
+    max_len: int = 50
+    hidden_dim: int = 64
+    num_blocks: int = 2
+    num_heads: int = 1
+    ffn_dim: int | None = None
+    dropout: float = 0.2
+    readout: str = "last"
+    item_table: str = "dense"
+    tt_rank: int = 16
+    stp_factor: int = 1
+    tt_num_cores: int = 2
+    tt_item_factors: tuple[int, ...] = field(default_factory=tuple)
+    tt_dim_factors: tuple[int, ...] = field(default_factory=tuple)
+    loss: str = "full"
+    num_negatives: int = 512
+    negative_sampler: str = "uniform"
+
+    def __post_init__(self):
+        checks = {
+            "readout": (self.readout, READOUTS),
+            "item_table": (self.item_table, ITEM_TABLES),
+            "loss": (self.loss, LOSSES),
+            "negative_sampler": (self.negative_sampler, NEGATIVE_SAMPLERS),
+        }
+        for name, (value, allowed) in checks.items():
+            if value not in allowed:
+                raise ValueError(f"SASRecConfig.{name}={value!r}: choose one of {allowed}")
+        if self.hidden_dim % self.num_heads:
+            raise ValueError(f"hidden_dim={self.hidden_dim} must be divisible by num_heads={self.num_heads}")
+        object.__setattr__(self, "tt_item_factors", tuple(self.tt_item_factors))
+        object.__setattr__(self, "tt_dim_factors", tuple(self.tt_dim_factors))
+
+    @property
+    def num_rows(self) -> int:
+        """Rows of the item table: items 1..n_items plus padding row 0."""
+        return self.n_items + 1
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> SASRecConfig:
+        return cls(**values)
+
+
+@keras.utils.register_keras_serializable(package="odrec")
+class TransformerBlock(keras.layers.Layer):
+    """Pre-LayerNorm causal self-attention + point-wise GELU feed-forward, padded positions zeroed."""
+
+    def __init__(self, hidden_dim: int, num_heads: int, ffn_dim: int, dropout: float, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden_dim = hidden_dim
+        self.num_heads = num_heads
+        self.ffn_dim = ffn_dim
+        self.dropout = dropout
+        self.attention_norm = keras.layers.LayerNormalization(epsilon=1e-6)
+        self.attention = keras.layers.MultiHeadAttention(num_heads, hidden_dim // num_heads, dropout=dropout)
+        self.ffn_norm = keras.layers.LayerNormalization(epsilon=1e-6)
+        self.ffn_inner = keras.layers.Dense(ffn_dim, activation="gelu")
+        self.ffn_outer = keras.layers.Dense(hidden_dim)
+        self.residual_dropout = keras.layers.Dropout(dropout)
+
+    def call(self, hidden: tf.Tensor, attention_mask: tf.Tensor, padding_mask: tf.Tensor, training=False):
+        """hidden [batch, L, d]; attention_mask [batch, L, L] bool; padding_mask [batch, L, 1] float."""
+        normed = self.attention_norm(hidden)
+        attended = self.attention(normed, normed, attention_mask=attention_mask, training=training)
+        hidden = hidden + self.residual_dropout(attended, training=training)
+        feed_forward = self.ffn_outer(self.ffn_inner(self.ffn_norm(hidden)))
+        hidden = hidden + self.residual_dropout(feed_forward, training=training)
+        return hidden * padding_mask
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            hidden_dim=self.hidden_dim, num_heads=self.num_heads, ffn_dim=self.ffn_dim, dropout=self.dropout
+        )
+        return config
+
+
+@keras.utils.register_keras_serializable(package="odrec")
+class AttentionReadout(keras.layers.Layer):
+    """OD-Rec's soft-attention readout: z = sum_p mask_p a_p h_p, a_p = w2 . sigmoid(W1 tanh(h_p) + W2 mean(h) + b).
+
+    The mean runs over real (unmasked) positions only; there is no softmax over positions, as in the reference.
+    """
+
+    def __init__(self, hidden_dim: int, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden_dim = hidden_dim
+        self.position_projection = keras.layers.Dense(hidden_dim, use_bias=True)
+        self.mean_projection = keras.layers.Dense(hidden_dim, use_bias=False)
+        self.weight_projection = keras.layers.Dense(1, use_bias=False)
+
+    def call(self, hidden: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+        """hidden [batch, L, d], mask [batch, L] (1 = real position) -> [batch, d]."""
+        mask = tf.cast(mask, hidden.dtype)[..., None]
+        mean = tf.reduce_sum(hidden * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
+        gate = tf.sigmoid(self.position_projection(tf.tanh(hidden)) + self.mean_projection(mean)[:, None, :])
+        weights = self.weight_projection(gate)
+        return tf.reduce_sum(weights * hidden * mask, axis=1)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(hidden_dim=self.hidden_dim)
+        return config
+
+
+def build_item_table(config: SASRecConfig) -> keras.layers.Layer:
+    if config.item_table == "dense":
+        return DenseEmbedding(config.num_rows, config.hidden_dim, name="item_table")
+    return STPTTEmbedding(
+        config.num_rows,
+        config.hidden_dim,
+        tt_rank=config.tt_rank,
+        stp_factor=config.stp_factor,
+        num_cores=config.tt_num_cores,
+        item_factors=config.tt_item_factors or None,
+        dim_factors=config.tt_dim_factors or None,
+        name="item_table",
+    )
+
+
+@keras.utils.register_keras_serializable(package="odrec")
+class SASRec(keras.Model):
+    """Self-attentive sequential recommender with the item table tied between input and output scoring.
+
+    Input: `history` int32 [batch, L], left-padded with 0, most recent item last.
+    `call` returns next-item scores [batch, n_items + 1] (column 0, padding, holds PADDING_SCORE).
+    """
+
+    def __init__(self, config: SASRecConfig | dict, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config if isinstance(config, SASRecConfig) else SASRecConfig.from_dict(config)
+        cfg = self.config
+        self.item_table = build_item_table(cfg)
+        # The table is used through lookup/score, not __call__, so Keras would never build it on its own.
+        self.item_table.build(None)
+        self.position_embedding = keras.layers.Embedding(cfg.max_len, cfg.hidden_dim, name="position_embedding")
+        self.embedding_dropout = keras.layers.Dropout(cfg.dropout)
+        self.blocks = [
+            TransformerBlock(cfg.hidden_dim, cfg.num_heads, cfg.ffn_dim or cfg.hidden_dim, cfg.dropout, name=f"block_{i}")
+            for i in range(cfg.num_blocks)
+        ]
+        self.final_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")
+        self.readout = AttentionReadout(cfg.hidden_dim, name="readout") if cfg.readout == "attention" else None
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        # log q(item) of the negative sampler; popularity counts are set by `set_item_counts` before training.
+        self.log_sampling_prob = self.add_weight(
+            name="log_sampling_prob",
+            shape=(cfg.num_rows,),
+            initializer=keras.initializers.Constant(0.0),
+            trainable=False,
+        )
+
+    # ----- forward -----
+    def encode(self, history: tf.Tensor, training=False) -> tf.Tensor:
+        """Hidden states [batch, L, d]; padded positions are zero."""
+        history = tf.cast(history, tf.int32)
+        padding_mask = tf.cast(tf.not_equal(history, 0), tf.float32)[..., None]
+        length = tf.shape(history)[1]
+        items = self.item_table.lookup(history) * (self.config.hidden_dim**0.5)
+        positions = self.position_embedding(tf.range(length))[None, :, :]
+        hidden = self.embedding_dropout(items + positions, training=training) * padding_mask
+        causal = tf.linalg.band_part(tf.ones([length, length], tf.bool), -1, 0)
+        key_mask = tf.not_equal(history, 0)[:, None, :]
+        attention_mask = tf.logical_and(causal[None, :, :], key_mask)
+        for block in self.blocks:
+            hidden = block(hidden, attention_mask, padding_mask, training=training)
+        return self.final_norm(hidden) * padding_mask
+
+    def final_vector(self, hidden: tf.Tensor, history: tf.Tensor) -> tf.Tensor:
+        """Sequence vector [batch, d] that predicts the next item after the whole history."""
+        if self.readout is not None:
+            return self.readout(hidden, tf.not_equal(history, 0))
+        return hidden[:, -1, :]
+
+    def item_scores(self, vectors: tf.Tensor) -> tf.Tensor:
+        """Scores [rows, n_items + 1] through the table's cheapest exact path; padding column masked."""
+        batch_hint = 1 if vectors.shape[0] is None else int(vectors.shape[0])
+        scores = self.item_table.score_auto(vectors, batch_hint)
+        padding = tf.one_hot(0, self.config.num_rows, on_value=PADDING_SCORE, off_value=0.0)
+        return scores + padding[None, :]
+
+    def call(self, history: tf.Tensor, training=False) -> tf.Tensor:
+        hidden = self.encode(history, training=training)
+        return self.item_scores(self.final_vector(hidden, history))
+
+    # ----- training -----
+    def training_vectors(self, history: tf.Tensor, targets: tf.Tensor, training: bool):
+        """Sequence vectors and labels of every supervised position.
+
+        With the last-position readout every real position predicts its next item ([rows, d], rows = number of
+        non-padding targets); the attention readout reads the whole sequence, so only the final target counts.
+        """
+        hidden = self.encode(history, training=training)
+        targets = tf.cast(targets, tf.int32)
+        if self.readout is None:
+            supervised = tf.not_equal(targets, 0)
+            return tf.boolean_mask(hidden, supervised), tf.boolean_mask(targets, supervised)
+        return self.final_vector(hidden, history), targets[:, -1]
+
+    def recommendation_loss(self, vectors: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        if self.config.loss == "full":
+            return softmax_cross_entropy(self.item_scores(vectors), labels)
+        negative_ids = self.sample_negatives()
+        return sampled_softmax_cross_entropy(
+            vectors,
+            labels,
+            self.item_table.lookup(labels),
+            negative_ids,
+            self.item_table.lookup(negative_ids),
+            self.log_sampling_prob,
+        )
+
+    def sample_negatives(self) -> tf.Tensor:
+        """Shared negatives for sampled softmax, drawn from q (uniform over real items, or popularity)."""
+        logits = self.log_sampling_prob + tf.one_hot(0, self.config.num_rows, on_value=PADDING_SCORE, off_value=0.0)
+        return tf.random.categorical(logits[None, :], self.config.num_negatives, dtype=tf.int32)[0]
+
+    def set_item_counts(self, counts) -> None:
+        """Sets the negative sampler's log q from training item counts [n_items + 1] (popularity) or uniform."""
+        counts = tf.cast(tf.convert_to_tensor(counts), tf.float32)
+        if self.config.negative_sampler == "uniform":
+            counts = tf.ones_like(counts)
+        counts = tf.tensor_scatter_nd_update(counts + 1e-6, [[0]], [0.0])
+        self.log_sampling_prob.assign(tf.math.log(counts / tf.reduce_sum(counts) + 1e-12))
+
+    def train_step(self, data):
+        history, targets = data
+        with tf.GradientTape() as tape:
+            vectors, labels = self.training_vectors(history, targets, training=True)
+            loss = self.recommendation_loss(vectors, labels)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables, strict=True))
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}
+
+    def test_step(self, data):
+        history, targets = data
+        vectors, labels = self.training_vectors(history, targets, training=False)
+        self.loss_tracker.update_state(self.recommendation_loss(vectors, labels))
+        return {"loss": self.loss_tracker.result()}
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker]
+
+    def build_for_inference(self) -> SASRec:
+        """Creates every variable by running one dummy batch."""
+        self(tf.zeros([1, self.config.max_len], tf.int32))
+        return self
+
+    def get_config(self) -> dict:
+        return {"config": self.config.to_dict()}
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None) -> SASRec:
+        return cls(SASRecConfig.from_dict(config["config"]))
