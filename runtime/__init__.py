@@ -1,0 +1,1 @@
+"""On-device harness: pre/post-processing, metrics and LiteRT inference. Never imports TensorFlow."""

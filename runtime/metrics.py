@@ -1,0 +1,211 @@
+"""Next-item ranking metrics (numpy only), so the trainer, the converter and the device harness score alike.
+
+Default protocol: full ranking over the whole catalogue, nothing excluded. Excluding already-seen items and
+the SASRec paper's sampled-100 protocol are separate, explicitly named options, never mixed into the default.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+
+KS = (5, 10, 20)
+PADDING_ID = 0
+
+
+def _check_scores_and_targets(scores: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    scores = np.asarray(scores)
+    targets = np.asarray(targets)
+    if scores.ndim != 2 or targets.shape != (scores.shape[0],):
+        raise ValueError(
+            f"scores must be [batch, n_items + 1] and targets [batch], got {list(scores.shape)} "
+            f"and {list(targets.shape)}"
+        )
+    n_items = scores.shape[1] - 1
+    if targets.size and (targets.min() < 1 or targets.max() > n_items):
+        raise ValueError(f"targets must be internal ids in 1..{n_items}, got {targets[:10].tolist()}")
+    return scores, targets.astype(np.int64)
+
+
+def _seen_mask(histories: Sequence[np.ndarray], n_columns: int) -> np.ndarray:
+    """bool `[batch, n_columns]`: True where the item occurs in the row's history (padding ignored)."""
+    seen = np.zeros((len(histories), n_columns), dtype=bool)
+    for row, history in enumerate(histories):
+        items = np.asarray(history, dtype=np.int64)
+        seen[row, items[items != PADDING_ID]] = True
+    return seen
+
+
+def target_ranks(
+    scores: np.ndarray, targets: np.ndarray, histories: Sequence[np.ndarray] | None = None
+) -> np.ndarray:
+    """0-based rank of each target among the real items: how many score strictly higher.
+
+    Strictly-greater counting means ties favour the target; with continuous scores ties do not happen.
+
+    Args:
+        scores: `[batch, n_items + 1]`, column i = item i; column 0 (padding) never counts.
+        targets: `[batch]` internal ids in 1..n_items.
+        histories: optional "exclude seen" protocol: items in row b's history (other than its target) are
+            removed from the competition. Off by default.
+
+    Returns:
+        int64 `[batch]`.
+    """
+    scores, targets = _check_scores_and_targets(scores, targets)
+    rows = np.arange(scores.shape[0])
+    beats_target = scores > scores[rows, targets][:, None]
+    beats_target[:, PADDING_ID] = False
+    if histories is not None:
+        seen = _seen_mask(histories, scores.shape[1])
+        seen[rows, targets] = False
+        beats_target &= ~seen
+    return beats_target.sum(axis=1)
+
+
+def ranking_metrics(ranks: np.ndarray, ks: Sequence[int] = KS) -> dict[str, float]:
+    """HR@K, NDCG@K and MRR@K (means over examples) from 0-based target ranks.
+
+    With a single relevant item, NDCG = 1 / log2(rank + 2) and MRR = 1 / (rank + 1), both 0 beyond K.
+
+    Raises:
+        ValueError: no ranks (a mean over nothing is not a metric).
+    """
+    ranks = np.asarray(ranks, dtype=np.float64)
+    if ranks.size == 0:
+        raise ValueError("ranking_metrics needs at least one rank, got none")
+    metrics: dict[str, float] = {}
+    for k in ks:
+        hit = ranks < k
+        metrics[f"HR@{k}"] = float(hit.mean())
+        metrics[f"NDCG@{k}"] = float(np.where(hit, 1.0 / np.log2(ranks + 2.0), 0.0).mean())
+        metrics[f"MRR@{k}"] = float(np.where(hit, 1.0 / (ranks + 1.0), 0.0).mean())
+    return metrics
+
+
+def head_item_mask(
+    train_sequences: Sequence[Sequence[int]], n_items: int, head_fraction: float = 0.2
+) -> np.ndarray:
+    """Marks the most frequent training items ("head"); the rest is the long tail.
+
+    The head holds round(head_fraction * n_items) items (at least 1), by training frequency, ties to the
+    lower id.
+
+    Returns:
+        bool `[n_items + 1]`; index 0 (padding) is False.
+    """
+    if not 0.0 < head_fraction <= 1.0:
+        raise ValueError(f"head_fraction must be in (0, 1], got {head_fraction}")
+    counts = np.zeros(n_items + 1, dtype=np.int64)
+    for sequence in train_sequences:
+        items = np.asarray(sequence, dtype=np.int64)
+        items = items[items != PADDING_ID]
+        if items.size and items.max() > n_items:
+            raise ValueError(f"training sequences hold ids above n_items={n_items}: {int(items.max())}")
+        np.add.at(counts, items, 1)
+    item_ids = np.arange(1, n_items + 1)
+    # lexsort sorts by the last key first: frequency descending, then id ascending.
+    by_frequency = item_ids[np.lexsort((item_ids, -counts[1:]))]
+    n_head = max(1, round(head_fraction * n_items))
+    mask = np.zeros(n_items + 1, dtype=bool)
+    mask[by_frequency[:n_head]] = True
+    return mask
+
+
+def top_k_items(scores: np.ndarray, k: int, histories: Sequence[np.ndarray] | None = None) -> np.ndarray:
+    """The k best real items per row, best first, ties to the lower id; the padding id never appears.
+
+    Args:
+        scores: `[batch, n_items + 1]`.
+        k: 1..n_items.
+        histories: when given, each row's history items are ranked last (as the `recommend` signature does).
+
+    Returns:
+        int64 `[batch, k]` internal ids.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    n_items = scores.shape[1] - 1
+    if not 1 <= k <= n_items:
+        raise ValueError(f"k must be in 1..n_items={n_items}, got {k}")
+    real_scores = scores[:, 1:].copy()
+    if histories is not None:
+        real_scores[_seen_mask(histories, n_items + 1)[:, 1:]] = -np.inf
+    # A stable sort of the negated scores keeps equal scores in id order.
+    order = np.argsort(-real_scores, axis=1, kind="stable")[:, :k]
+    return order + 1
+
+
+def coverage_at_k(top_items: np.ndarray, n_items: int) -> float:
+    """Share of the catalogue in at least one top-k list: distinct recommended items / n_items."""
+    items = np.unique(np.asarray(top_items))
+    return float(np.count_nonzero(items != PADDING_ID) / n_items)
+
+
+def evaluation_report(
+    ranks: np.ndarray,
+    targets: np.ndarray,
+    head_mask: np.ndarray | None,
+    top_items: np.ndarray | None = None,
+) -> dict:
+    """Overall metrics, plus head/tail metrics split by whether the target is a head item.
+
+    Args:
+        ranks: `[batch]` 0-based target ranks.
+        targets: `[batch]` internal ids.
+        head_mask: bool `[n_items + 1]` from `head_item_mask`; None skips the head/tail split.
+        top_items: optional `[batch, 10]` recommendations for `coverage@10`.
+
+    Returns:
+        {"metrics", "metrics_head", "metrics_tail", "n_examples", "n_head", "n_tail", "coverage@10"}; a split
+        with no example gets an empty metrics dict.
+    """
+    ranks = np.asarray(ranks)
+    targets = np.asarray(targets, dtype=np.int64)
+    report: dict = {"n_examples": int(ranks.size), "metrics": ranking_metrics(ranks)}
+    if head_mask is not None:
+        is_head = np.asarray(head_mask, dtype=bool)[targets]
+        report["n_head"] = int(is_head.sum())
+        report["n_tail"] = int((~is_head).sum())
+        report["metrics_head"] = ranking_metrics(ranks[is_head]) if is_head.any() else {}
+        report["metrics_tail"] = ranking_metrics(ranks[~is_head]) if (~is_head).any() else {}
+    if top_items is not None:
+        if head_mask is None:
+            raise ValueError("coverage@10 needs the catalogue size: pass head_mask along with top_items")
+        report["coverage@10"] = coverage_at_k(np.asarray(top_items)[:, :10], len(head_mask) - 1)
+    return report
+
+
+def sampled_target_ranks(
+    scores: np.ndarray,
+    targets: np.ndarray,
+    histories: Sequence[np.ndarray],
+    n_negatives: int = 100,
+    seed: int = 0,
+) -> np.ndarray:
+    """The SASRec paper's sampled protocol: rank of the target among `n_negatives` uniform negatives.
+
+    Negatives are drawn without replacement from the items that are neither in the history nor the target.
+    Numbers from this protocol are not comparable with full-ranking ones; report them under their own name.
+
+    Returns:
+        int64 `[batch]` ranks in 0..n_negatives.
+
+    Raises:
+        ValueError: a row has fewer than `n_negatives` eligible items.
+    """
+    scores, targets = _check_scores_and_targets(scores, targets)
+    n_items = scores.shape[1] - 1
+    rng = np.random.default_rng(seed)
+    seen = _seen_mask(histories, n_items + 1)
+    ranks = np.zeros(len(targets), dtype=np.int64)
+    for row, target in enumerate(targets):
+        eligible = ~seen[row]
+        eligible[[PADDING_ID, target]] = False
+        candidates = np.flatnonzero(eligible)
+        if candidates.size < n_negatives:
+            raise ValueError(
+                f"example {row} has only {candidates.size} eligible negatives, fewer than "
+                f"n_negatives={n_negatives}; lower n_negatives or use full ranking"
+            )
+        negatives = rng.choice(candidates, size=n_negatives, replace=False)
+        ranks[row] = np.count_nonzero(scores[row, negatives] > scores[row, target])
+    return ranks

@@ -1,0 +1,137 @@
+"""Metrics against values computed by hand and written here (the functions are never their own oracle)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from runtime.metrics import (
+    KS,
+    coverage_at_k,
+    evaluation_report,
+    head_item_mask,
+    ranking_metrics,
+    sampled_target_ranks,
+    target_ranks,
+    top_k_items,
+)
+
+# n_items = 4; column 0 is padding.
+SCORES = np.array(
+    [
+        [-1e9, 0.5, 0.9, 0.1, 0.9],
+        [-1e9, 0.2, 0.3, 0.4, 0.1],
+    ]
+)
+TARGETS = np.array([1, 4])
+
+
+def test_target_ranks_count_strictly_higher_real_items():
+    # Row 0: items 2 and 4 (0.9) beat 0.5 -> 2. Row 1: items 1, 2, 3 beat 0.1 -> 3.
+    np.testing.assert_array_equal(target_ranks(SCORES, TARGETS), [2, 3])
+
+
+def test_target_ranks_never_count_padding():
+    scores = SCORES.copy()
+    scores[:, 0] = 100.0
+    np.testing.assert_array_equal(target_ranks(scores, TARGETS), [2, 3])
+
+
+def test_target_ranks_exclude_seen_keeps_the_target():
+    # Row 0 drops item 2 -> 1. Row 1 drops item 3 but not its target 4 -> 2.
+    histories = [np.array([0, 2]), np.array([3, 4])]
+    np.testing.assert_array_equal(target_ranks(SCORES, TARGETS, histories), [1, 2])
+
+
+@pytest.mark.parametrize("targets", [np.array([0, 1]), np.array([1, 5])])
+def test_target_ranks_refuse_targets_outside_the_catalogue(targets):
+    with pytest.raises(ValueError, match="1..4"):
+        target_ranks(SCORES, targets)
+
+
+def test_ranking_metrics_by_hand():
+    metrics = ranking_metrics(np.array([0, 2, 7]), ks=(1, 5))
+    expected = {
+        "HR@1": 1 / 3,
+        "NDCG@1": 1 / 3,
+        "MRR@1": 1 / 3,
+        "HR@5": 2 / 3,
+        "NDCG@5": (1 + 0.5) / 3,  # 1/log2(2) + 1/log2(4)
+        "MRR@5": (1 + 1 / 3) / 3,
+    }
+    assert metrics == pytest.approx(expected)
+
+
+def test_ranking_metrics_default_ks():
+    metrics = ranking_metrics(np.array([0, 2, 7]))
+    assert set(metrics) == {f"{name}@{k}" for k in KS for name in ("HR", "NDCG", "MRR")}
+    assert metrics["HR@20"] == 1.0
+    assert metrics["NDCG@20"] == pytest.approx((1 + 0.5 + 0.31546487678572877) / 3)  # 1/log2(9)
+    assert metrics["MRR@20"] == pytest.approx((1 + 1 / 3 + 1 / 8) / 3)
+
+
+def test_ranking_metrics_refuse_empty():
+    with pytest.raises(ValueError, match="at least one rank"):
+        ranking_metrics(np.array([]))
+
+
+def test_head_item_mask_by_frequency_then_lower_id():
+    # Counts: item 1 -> 2, item 2 -> 3, item 3 -> 1, item 4 -> 0, item 5 -> 1.
+    sequences = [[1, 2, 2], [0, 3, 2, 1], [5, 2]]
+    np.testing.assert_array_equal(head_item_mask(sequences, 5), [False, False, True, False, False, False])
+    np.testing.assert_array_equal(
+        head_item_mask(sequences, 5, head_fraction=0.6), [False, True, True, True, False, False]
+    )
+
+
+def test_top_k_items_ties_to_lower_id_and_never_padding():
+    scores = np.array([[100.0, 0.3, 0.9, 0.9, 0.1]])
+    np.testing.assert_array_equal(top_k_items(scores, 3), [[2, 3, 1]])
+    np.testing.assert_array_equal(top_k_items(scores, 3, histories=[np.array([0, 2])]), [[3, 1, 4]])
+    np.testing.assert_array_equal(top_k_items(scores, 4), [[2, 3, 1, 4]])
+    with pytest.raises(ValueError, match="k must be in 1..n_items=4"):
+        top_k_items(scores, 5)
+
+
+def test_coverage_at_k():
+    assert coverage_at_k(np.array([[1, 2], [2, 3]]), n_items=10) == pytest.approx(0.3)
+
+
+def test_evaluation_report_splits_head_and_tail():
+    head_mask = np.array([False, True, False, False, False])  # only item 1 is head
+    ranks, targets = np.array([0, 2, 7]), np.array([1, 3, 4])
+    report = evaluation_report(ranks, targets, head_mask, top_items=np.array([[1, 2], [1, 2], [1, 3]]))
+    assert report["n_examples"] == 3 and report["n_head"] == 1 and report["n_tail"] == 2
+    assert report["metrics"]["HR@5"] == pytest.approx(2 / 3)
+    assert report["metrics_head"]["HR@5"] == 1.0
+    assert report["metrics_tail"]["HR@5"] == 0.5
+    assert report["metrics_tail"]["HR@10"] == 1.0
+    assert report["metrics_tail"]["MRR@10"] == pytest.approx((1 / 3 + 1 / 8) / 2)
+    assert report["coverage@10"] == pytest.approx(3 / 4)
+
+
+def test_evaluation_report_without_head_mask_or_head_examples():
+    report = evaluation_report(np.array([1]), np.array([2]), None)
+    assert "metrics_head" not in report and report["metrics"]["MRR@5"] == 0.5
+    report = evaluation_report(np.array([1]), np.array([2]), np.array([False, True, False]))
+    assert report["metrics_head"] == {} and report["metrics_tail"]["HR@5"] == 1.0
+
+
+def test_sampled_ranks_when_every_eligible_item_is_drawn():
+    # Item i scores 7 - i. Target 3 (score 4), history {1}: the negatives are all of {2, 4, 5, 6}; 2 wins.
+    scores = np.array([[-1e9, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0]])
+    ranks = sampled_target_ranks(scores, np.array([3]), [np.array([1])], n_negatives=4, seed=123)
+    np.testing.assert_array_equal(ranks, [1])
+    with pytest.raises(ValueError, match="only 4 eligible negatives"):
+        sampled_target_ranks(scores, np.array([3]), [np.array([1])], n_negatives=5)
+
+
+def test_sampled_ranks_are_seeded_and_bounded():
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(5, 31))
+    targets, histories = np.arange(1, 6), [rng.integers(1, 31, size=3) for _ in range(5)]
+    first = sampled_target_ranks(scores, targets, histories, n_negatives=10, seed=3)
+    again = sampled_target_ranks(scores, targets, histories, n_negatives=10, seed=3)
+    np.testing.assert_array_equal(first, again)
+    assert first.min() >= 0 and first.max() <= 10
+    assert math.isfinite(ranking_metrics(first)["NDCG@5"])
