@@ -1,0 +1,1 @@
+"""Data, training pipeline and distillation of the SASRec teacher into the tensor-train student."""
