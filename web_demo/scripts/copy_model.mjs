@@ -8,15 +8,22 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const MODEL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../public/model');
 const KEPT_FILES = new Set(['README.md', '.gitkeep']);
 const ROLES = ['student', 'teacher'];
 
+/** A problem with the export folder or the arguments; the message says what to do. */
+export class CopyModelError extends Error {
+  constructor(message) {
+    super(`copy_model: ${message}`);
+    this.name = 'CopyModelError';
+  }
+}
+
 function fail(message) {
-  console.error(`copy_model: ${message}`);
-  process.exit(1);
+  throw new CopyModelError(message);
 }
 
 async function readOrFail(file, what) {
@@ -29,11 +36,16 @@ async function readOrFail(file, what) {
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
-async function main() {
-  const [exportDir, modelArg = 'student_fp32'] = process.argv.slice(2);
-  if (exportDir === undefined) {
-    fail('usage: node scripts/copy_model.mjs EXPORT_DIR [MODEL]  (MODEL e.g. student_fp32, teacher_fp32 or fp16)');
-  }
+/**
+ * Copies one model of an export folder, with its sidecar, vocab and golden.json, into the page's model folder.
+ *
+ * @param {string} exportDir the folder `convert/to_tflite.py --out` wrote.
+ * @param {string} modelArg `<role>_<variant>` or a bare variant (role `student`).
+ * @param {string} [destDir] the folder to fill; its previous contents (but README.md, .gitkeep) are removed.
+ * @returns {Promise<string[]>} the names of the files written.
+ * @throws {CopyModelError} if a file is missing or a hash disagrees with the sidecar.
+ */
+export async function copyModel(exportDir, modelArg = 'student_fp32', destDir = MODEL_DIR) {
   const modelName = ROLES.some((role) => modelArg.startsWith(`${role}_`)) ? modelArg : `student_${modelArg}`;
   const sidecarFile = `${modelName}.json`;
   const sidecarBytes = await readOrFail(path.join(exportDir, sidecarFile), 'sidecar');
@@ -49,15 +61,15 @@ async function main() {
     fail(`${vocabFile} does not hash to the vocab_sha256 in ${sidecarFile}; re-run the export`);
   }
 
-  await mkdir(MODEL_DIR, { recursive: true });
-  for (const entry of await readdir(MODEL_DIR)) {
+  await mkdir(destDir, { recursive: true });
+  for (const entry of await readdir(destDir)) {
     if (!KEPT_FILES.has(entry)) {
-      await rm(path.join(MODEL_DIR, entry), { recursive: true });
+      await rm(path.join(destDir, entry), { recursive: true });
     }
   }
-  await writeFile(path.join(MODEL_DIR, sidecarFile), sidecarBytes);
-  await writeFile(path.join(MODEL_DIR, sidecar.model_file), modelBytes);
-  await writeFile(path.join(MODEL_DIR, vocabFile), vocabBytes);
+  await writeFile(path.join(destDir, sidecarFile), sidecarBytes);
+  await writeFile(path.join(destDir, sidecar.model_file), modelBytes);
+  await writeFile(path.join(destDir, vocabFile), vocabBytes);
   const copied = [sidecarFile, sidecar.model_file, vocabFile];
 
   const goldenPath = path.join(exportDir, 'golden.json');
@@ -69,11 +81,27 @@ async function main() {
     if (goldenModelSha !== sidecar.sha256) {
       console.warn(`copy_model: golden.json was computed for another model than ${sidecar.model_file}; the end-to-end test will refuse it`);
     }
-    await copyFile(goldenPath, path.join(MODEL_DIR, 'golden.json'));
+    await copyFile(goldenPath, path.join(destDir, 'golden.json'));
     copied.push('golden.json');
   }
-  await writeFile(path.join(MODEL_DIR, 'manifest.json'), `${JSON.stringify({ sidecar: sidecarFile }, null, 2)}\n`);
-  console.log(`copy_model: ${copied.join(', ')} and manifest.json -> ${MODEL_DIR}`);
+  await writeFile(path.join(destDir, 'manifest.json'), `${JSON.stringify({ sidecar: sidecarFile }, null, 2)}\n`);
+  return [...copied, 'manifest.json'];
 }
 
-await main();
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [exportDir, modelArg] = process.argv.slice(2);
+  if (exportDir === undefined) {
+    console.error('usage: node scripts/copy_model.mjs EXPORT_DIR [MODEL]  (MODEL e.g. student_fp32, teacher_fp32 or fp16)');
+    process.exit(2);
+  }
+  try {
+    const written = await copyModel(exportDir, modelArg);
+    console.log(`copy_model: ${written.join(', ')} -> ${MODEL_DIR}`);
+  } catch (error) {
+    if (!(error instanceof CopyModelError)) {
+      throw error;
+    }
+    console.error(error.message);
+    process.exit(1);
+  }
+}
