@@ -1,0 +1,169 @@
+"""LiteRT inference behind the export contract: signatures selected by name, inputs validated first.
+
+Imports LiteRT (or the older tflite-runtime wheel) and never TensorFlow: edge boards do not have it.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from runtime.history import EmptyHistoryError, check_encoded_history
+from runtime.sidecar import REEXPORT_HINT, ArtifactError, load_artifact
+from runtime.vocab import Vocab
+
+__all__ = ["EmptyHistoryError", "Recommender", "interpreter_class", "load_interpreter"]
+
+
+def interpreter_class() -> type:
+    """The LiteRT `Interpreter`: `ai_edge_litert` first, `tflite_runtime` (older boards) as the fallback.
+
+    Raises:
+        ImportError: neither package is installed; the message says what to install.
+    """
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        try:
+            from tflite_runtime.interpreter import Interpreter
+        except ImportError:
+            raise ImportError(
+                "no LiteRT interpreter is installed: run `pip install ai-edge-litert` "
+                "(or `pip install tflite-runtime` on a board without an ai-edge-litert wheel)"
+            ) from None
+    return Interpreter
+
+
+def load_interpreter(model_path: str | os.PathLike[str], num_threads: int = 1):
+    """Opens a flatbuffer with `num_threads` CPU threads.
+
+    Raises:
+        ValueError: num_threads < 1.
+        ArtifactError: the file is missing or not a loadable flatbuffer (the interpreter's own error is kept).
+    """
+    if num_threads < 1:
+        raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+    interpreter = interpreter_class()
+    try:
+        return interpreter(model_path=str(model_path), num_threads=num_threads)
+    except (ValueError, RuntimeError) as error:
+        raise ArtifactError(
+            f"LiteRT cannot load {model_path} ({error}); the file is truncated, corrupted or not a "
+            f"flatbuffer: {REEXPORT_HINT}"
+        ) from error
+
+
+def _expected_signatures(sidecar: dict) -> dict[str, dict[str, dict[str, tuple[list[int], type]]]]:
+    """Shapes and dtypes every consumer relies on, derived from the sidecar (docs/artifacts.md)."""
+    history = {"history": ([1, sidecar["max_len"]], np.int32)}
+    return {
+        "recommend": {
+            "inputs": history,
+            "outputs": {
+                "item_ids": ([1, sidecar["top_k"]], np.int32),
+                "scores": ([1, sidecar["top_k"]], np.float32),
+            },
+        },
+        "score": {"inputs": history, "outputs": {"scores": ([1, sidecar["n_items"] + 1], np.float32)}},
+    }
+
+
+def _check_signature(model_path: Path, name: str, runner, expected: dict) -> None:
+    """Refuses a model whose signature tensors differ from what the sidecar (so every consumer) expects."""
+    actual = {"inputs": runner.get_input_details(), "outputs": runner.get_output_details()}
+    for direction, tensors in expected.items():
+        for tensor_name, (shape, dtype) in tensors.items():
+            details = actual[direction].get(tensor_name)
+            if details is None:
+                found = "nothing"
+            elif details["shape"].tolist() == shape and details["dtype"] == dtype:
+                continue
+            else:
+                found = f"{np.dtype(details['dtype']).name} {details['shape'].tolist()}"
+            raise ArtifactError(
+                f"{model_path}: signature {name!r} {direction[:-1]} {tensor_name!r} should be "
+                f"{np.dtype(dtype).name} {shape} per its sidecar, the model has {found}; {REEXPORT_HINT}"
+            )
+
+
+class Recommender:
+    """A verified export (model + sidecar + vocab) ready to recommend from encoded histories.
+
+    Histories are internal ids, left-padded to `max_len` (see `runtime.history.encode_history`). A history
+    with no real item raises `EmptyHistoryError` rather than recommend from padding alone.
+    """
+
+    def __init__(self, model_path: str | os.PathLike[str], num_threads: int = 1) -> None:
+        """Verifies the sidecar (sha256 of model and vocab, vocab length) and the signatures' shapes.
+
+        Raises:
+            ArtifactError: anything in the export that does not match the contract.
+            ImportError: no LiteRT interpreter is installed.
+        """
+        self.model_path = Path(model_path)
+        self.sidecar, self._vocab = load_artifact(self.model_path)
+        interpreter = load_interpreter(self.model_path, num_threads)
+        self.num_threads = num_threads
+        expected = _expected_signatures(self.sidecar)
+        available = interpreter.get_signature_list()
+        missing = sorted(set(expected) - set(available))
+        if missing:
+            raise ArtifactError(
+                f"{self.model_path} lacks the signatures {missing} (it has {sorted(available)}); "
+                f"{REEXPORT_HINT}"
+            )
+        self._runners = {name: interpreter.get_signature_runner(name) for name in expected}
+        for name, runner in self._runners.items():
+            _check_signature(self.model_path, name, runner, expected[name])
+
+    @property
+    def max_len(self) -> int:
+        """Input length L of both signatures."""
+        return int(self.sidecar["max_len"])
+
+    @property
+    def top_k(self) -> int:
+        """Number of items `recommend` returns."""
+        return int(self.sidecar["top_k"])
+
+    @property
+    def n_items(self) -> int:
+        """Catalogue size; internal ids are 1..n_items."""
+        return int(self.sidecar["n_items"])
+
+    @property
+    def vocab(self) -> Vocab:
+        """The verified vocab of the export."""
+        return self._vocab
+
+    def recommend(self, history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Top-K next items; history items and padding are excluded inside the graph.
+
+        Args:
+            history: int `[max_len]` encoded, left-padded internal ids.
+
+        Returns:
+            (int32 `[top_k]` internal ids, float32 `[top_k]` scores), best first.
+
+        Raises:
+            InvalidItemIdError: wrong shape or dtype, or ids outside 0..n_items.
+            EmptyHistoryError: the history is all padding.
+        """
+        history = check_encoded_history(history, self.max_len, self.n_items)
+        outputs = self._runners["recommend"](history=history[np.newaxis])
+        return outputs["item_ids"][0].copy(), outputs["scores"][0].copy()
+
+    def score(self, history: np.ndarray) -> np.ndarray:
+        """Full-catalogue scores for evaluation; nothing is excluded, column 0 (padding) holds -1e9.
+
+        Args:
+            history: int `[max_len]` encoded, left-padded internal ids.
+
+        Returns:
+            float32 `[n_items + 1]`.
+
+        Raises:
+            InvalidItemIdError, EmptyHistoryError: as `recommend`.
+        """
+        history = check_encoded_history(history, self.max_len, self.n_items)
+        return self._runners["score"](history=history[np.newaxis])["scores"][0].copy()

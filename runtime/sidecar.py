@@ -1,0 +1,138 @@
+"""The `<model>.json` sidecar: what a device checks before it trusts a flatbuffer (docs/artifacts.md)."""
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from runtime.vocab import Vocab, VocabError, read_vocab
+
+REQUIRED_FIELDS = ("model_file", "sha256", "n_items", "max_len", "top_k", "vocab_file", "vocab_sha256")
+REEXPORT_HINT = "re-export with `python convert/to_tflite.py --out DIR` or copy the whole export folder again"
+
+
+class ArtifactError(ValueError):
+    """A model, sidecar or vocab that breaks the export contract; the message says what and what to do."""
+
+
+def sidecar_path(model_path: str | os.PathLike[str]) -> Path:
+    """`models/student_fp32.tflite` -> `models/student_fp32.json`."""
+    return Path(model_path).with_suffix(".json")
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file's bytes, read in chunks so large flatbuffers do not sit in memory twice."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def vocab_path(model_path: str | os.PathLike[str], sidecar: dict) -> Path:
+    """The vocab a sidecar names, resolved beside the model (exports are self-contained folders)."""
+    return Path(model_path).parent / sidecar["vocab_file"]
+
+
+def write_sidecar(model_path: str | os.PathLike[str], fields: dict) -> Path:
+    """Writes `<model>.json` atomically with the model's and the vocab's sha256 filled in.
+
+    Args:
+        model_path: the `.tflite` file, already written.
+        fields: the contract fields (role, variant, n_items, max_len, top_k, signatures, vocab_file, ...);
+            `model_file`, `sha256` and `vocab_sha256` are computed here and override any given value.
+
+    Returns:
+        the sidecar path.
+
+    Raises:
+        ArtifactError: `vocab_file` missing from fields or not beside the model.
+    """
+    model_path = Path(model_path)
+    if "vocab_file" not in fields:
+        raise ArtifactError("fields must name 'vocab_file' (the vocab.tsv beside the model)")
+    sidecar = dict(fields)
+    sidecar["model_file"] = model_path.name
+    sidecar["sha256"] = file_sha256(model_path)
+    vocab_file = vocab_path(model_path, sidecar)
+    if not vocab_file.is_file():
+        raise ArtifactError(f"vocab file {vocab_file} does not exist; write the vocab before the sidecar")
+    sidecar["vocab_sha256"] = file_sha256(vocab_file)
+    target = sidecar_path(model_path)
+    descriptor, temporary_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            json.dump(sidecar, stream, indent=2)
+            stream.write("\n")
+        os.replace(temporary_name, target)
+    except BaseException:
+        Path(temporary_name).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def load_sidecar(model_path: str | os.PathLike[str]) -> dict:
+    """Reads a model's sidecar and verifies the model bytes, the vocab bytes and the vocab length.
+
+    Returns:
+        the sidecar fields.
+
+    Raises:
+        ArtifactError: see `load_artifact`.
+    """
+    sidecar, _ = load_artifact(model_path)
+    return sidecar
+
+
+def load_artifact(model_path: str | os.PathLike[str]) -> tuple[dict, Vocab]:
+    """`load_sidecar` that also returns the verified vocab, so consumers read it once.
+
+    Returns:
+        (the sidecar fields, the vocab it names).
+
+    Raises:
+        ArtifactError: missing or unreadable sidecar, missing field, sha256 mismatch (truncated, corrupted or
+            swapped file), or a vocab whose length is not `n_items`; the message names both values.
+    """
+    model_path = Path(model_path)
+    path = sidecar_path(model_path)
+    if not model_path.is_file():
+        raise ArtifactError(f"model file {model_path} does not exist")
+    try:
+        sidecar = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArtifactError(f"{model_path} has no sidecar {path}; {REEXPORT_HINT}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ArtifactError(f"sidecar {path} is not valid JSON ({error}); {REEXPORT_HINT}") from error
+    if not isinstance(sidecar, dict):
+        raise ArtifactError(f"sidecar {path} must hold a JSON object; {REEXPORT_HINT}")
+    missing = [field for field in REQUIRED_FIELDS if field not in sidecar]
+    if missing:
+        raise ArtifactError(f"sidecar {path} lacks the fields {missing}; {REEXPORT_HINT}")
+
+    model_sha256 = file_sha256(model_path)
+    if model_sha256 != sidecar["sha256"]:
+        raise ArtifactError(
+            f"model {model_path} does not match its sidecar: its sha256 is {model_sha256}, the sidecar "
+            f"expects {sidecar['sha256']} (truncated, corrupted or from another export); {REEXPORT_HINT}"
+        )
+    vocab_file = vocab_path(model_path, sidecar)
+    if not vocab_file.is_file():
+        raise ArtifactError(f"vocab {vocab_file} named by {path} does not exist; {REEXPORT_HINT}")
+    vocab_sha256 = file_sha256(vocab_file)
+    if vocab_sha256 != sidecar["vocab_sha256"]:
+        raise ArtifactError(
+            f"vocab {vocab_file} does not belong to {model_path.name}: its sha256 is {vocab_sha256}, "
+            f"the sidecar expects {sidecar['vocab_sha256']}; {REEXPORT_HINT}"
+        )
+    try:
+        vocab = read_vocab(vocab_file)
+    except VocabError as error:
+        raise ArtifactError(f"vocab {vocab_file} is malformed: {error}; {REEXPORT_HINT}") from error
+    if vocab.n_items != sidecar["n_items"]:
+        raise ArtifactError(
+            f"vocab {vocab_file} has {vocab.n_items} items but {path} says n_items={sidecar['n_items']}; "
+            f"{REEXPORT_HINT}"
+        )
+    return sidecar, vocab
