@@ -1,0 +1,100 @@
+package dev.odrec.logic;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.Set;
+
+/** Turns model outputs into ranked items: decoding of {@code recommend}, top-K over {@code score}. */
+public final class Ranking {
+  /**
+   * Scores at or below this are masks, not model opinions: the graph writes {@code -1e9} into padding and excluded
+   * columns, so such an entry in the {@code recommend} top-K only means the catalogue ran out of candidates.
+   */
+  public static final float MASKED_SCORE_THRESHOLD = -1e8f;
+
+  private Ranking() {}
+
+  /**
+   * Decodes the outputs of the {@code recommend} signature.
+   *
+   * @param itemIds {@code item_ids[0]}, {@code int[K]}, best first
+   * @param scores {@code scores[0]}, {@code float[K]}
+   * @param vocab the catalogue of the same export
+   * @return the items in the model's order; padding ({@code 0}) and masked entries ({@code score <=}
+   *     {@link #MASKED_SCORE_THRESHOLD}) are dropped, so the list can be shorter than {@code K}
+   * @throws IllegalArgumentException if the lengths differ, an id is outside {@code 0..n_items} or a score is NaN
+   */
+  public static List<RankedItem> decodeRecommendOutputs(int[] itemIds, float[] scores, Vocab vocab) {
+    if (itemIds.length != scores.length) {
+      throw new IllegalArgumentException("recommend outputs disagree: item_ids has " + itemIds.length
+          + " entries, scores has " + scores.length);
+    }
+    List<RankedItem> items = new ArrayList<>(itemIds.length);
+    for (int i = 0; i < itemIds.length; i++) {
+      int id = itemIds[i];
+      float score = scores[i];
+      if (Float.isNaN(score)) {
+        throw new IllegalArgumentException("recommend returned NaN as score " + i + " (item " + id + ")");
+      }
+      if (id == HistoryEncoding.PADDING_ID || score <= MASKED_SCORE_THRESHOLD) {
+        continue;
+      }
+      if (!vocab.isItem(id)) {
+        throw new IllegalArgumentException("recommend returned item id " + id + " at position " + i
+            + ", outside the vocab's 1.." + vocab.size() + "; model and vocab.tsv are from different exports");
+      }
+      items.add(new RankedItem(items.size() + 1, id, vocab.originalId(id), vocab.displayName(id), score));
+    }
+    return items;
+  }
+
+  /**
+   * Top-K over the full-catalogue output of the {@code score} signature.
+   *
+   * @param scores {@code scores[0]}, {@code float[n_items + 1]}; column {@code i} is item {@code i}, column 0 padding
+   * @param k how many items to return
+   * @param vocab the catalogue of the same export
+   * @param excludedIds internal ids to leave out (empty to keep seen items); padding is always left out
+   * @return up to {@code k} items, higher score first, ties broken by the lower internal id
+   * @throws IllegalArgumentException if {@code k < 1}, the width is not {@code n_items + 1} or a score is NaN
+   */
+  public static List<RankedItem> topKFromScores(float[] scores, int k, Vocab vocab, Collection<Integer> excludedIds) {
+    if (k < 1) {
+      throw new IllegalArgumentException("k must be >= 1, got " + k);
+    }
+    if (scores.length != vocab.size() + 1) {
+      throw new IllegalArgumentException("score output has " + scores.length + " columns, expected n_items + 1 = "
+          + (vocab.size() + 1) + "; model and vocab.tsv are from different exports");
+    }
+    Set<Integer> excluded = new HashSet<>(excludedIds);
+    Comparator<Integer> worstFirst = (a, b) -> {
+      int byScore = Float.compare(scores[a], scores[b]);
+      return byScore != 0 ? byScore : Integer.compare(b, a);
+    };
+    PriorityQueue<Integer> best = new PriorityQueue<>(k + 1, worstFirst);
+    for (int id = 1; id < scores.length; id++) {
+      if (Float.isNaN(scores[id])) {
+        throw new IllegalArgumentException("score returned NaN for item " + id);
+      }
+      if (excluded.contains(id)) {
+        continue;
+      }
+      best.add(id);
+      if (best.size() > k) {
+        best.poll();
+      }
+    }
+    List<Integer> ids = new ArrayList<>(best);
+    Collections.sort(ids, Collections.reverseOrder(worstFirst));
+    List<RankedItem> items = new ArrayList<>(ids.size());
+    for (int id : ids) {
+      items.add(new RankedItem(items.size() + 1, id, vocab.originalId(id), vocab.displayName(id), scores[id]));
+    }
+    return items;
+  }
+}

@@ -1,0 +1,140 @@
+package dev.odrec.logic;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.junit.BeforeClass;
+import org.junit.Test;
+
+/**
+ * Golden cases from the Python LiteRT harness, read from the app's assets: the JVM encodes every golden history to
+ * the same input and decodes the golden outputs to the same ranked ids. (The JVM cannot run the model here; the
+ * on-device parity check in the app and the browser test cover model execution.)
+ */
+public class GoldenTest {
+  private static File assetsDir;
+  private static Sidecar sidecar;
+  private static Vocab vocab;
+  private static GoldenFile golden;
+
+  private static byte[] readAsset(String name) throws IOException {
+    File file = new File(assetsDir, name);
+    if (!file.isFile()) {
+      fail(file + " is missing: sync the app's assets from an export first, e.g.\n"
+          + "  python android_demo/sync_assets.py --export_dir artifacts/synthetic");
+    }
+    return Files.readAllBytes(file.toPath());
+  }
+
+  private static String singleSidecarName() {
+    List<String> names = new ArrayList<>();
+    String[] files = assetsDir.list();
+    for (String name : files == null ? new String[0] : files) {
+      if (name.startsWith("student_") && name.endsWith(".json")) {
+        names.add(name);
+      }
+    }
+    Collections.sort(names);
+    if (names.size() != 1) {
+      fail("expected exactly one student_<variant>.json in " + assetsDir + ", found " + names
+          + "; sync the assets with android_demo/sync_assets.py");
+    }
+    return names.get(0);
+  }
+
+  @BeforeClass
+  public static void loadAssets() throws IOException {
+    assetsDir = new File(System.getProperty("odrec.assetsDir", "../app/src/main/assets"));
+    golden = GoldenFile.parse(new String(readAsset("golden.json"), StandardCharsets.UTF_8));
+    String sidecarName = singleSidecarName();
+    sidecar = Sidecar.parse(new String(readAsset(sidecarName), StandardCharsets.UTF_8), sidecarName);
+    vocab = Vocab.parse(readAsset(sidecar.vocabFile()));
+  }
+
+  @Test
+  public void assetsAgreeWithTheirSidecar() throws IOException {
+    byte[] vocabBytes = readAsset(sidecar.vocabFile());
+    List<String> problems = ArtifactValidator.fileProblems(sidecar, readAsset(sidecar.modelFile()), vocabBytes, vocab);
+    assertTrue(problems.toString(), problems.isEmpty());
+  }
+
+  @Test
+  public void goldenBelongsToTheBundledModel() {
+    assertEquals(sidecar.modelFile(), golden.modelFile());
+    assertEquals(sidecar.sha256().toLowerCase(java.util.Locale.ROOT),
+        golden.modelSha256().toLowerCase(java.util.Locale.ROOT));
+    assertEquals(sidecar.topK(), golden.topK());
+    assertFalse("golden.json has no cases", golden.cases().isEmpty());
+  }
+
+  @Test
+  public void everyGoldenHistoryEncodesToTheGoldenInput() {
+    for (int i = 0; i < golden.cases().size(); i++) {
+      GoldenFile.Case goldenCase = golden.cases().get(i);
+      HistoryBuffer buffer = new HistoryBuffer(sidecar.maxLen());
+      for (int internalId : vocab.internalIds(goldenCase.historyOriginalIds())) {
+        buffer.add(internalId);
+      }
+      assertArrayEquals("case " + i + " " + goldenCase.historyOriginalIds(), goldenCase.history(), buffer.encode());
+      assertArrayEquals("case " + i, goldenCase.history(),
+          HistoryEncoding.encodeLeftPadded(vocab.internalIds(goldenCase.historyOriginalIds()), sidecar.maxLen()));
+    }
+  }
+
+  @Test
+  public void decodingTheGoldenOutputsGivesTheGoldenRanking() {
+    for (int i = 0; i < golden.cases().size(); i++) {
+      GoldenFile.Case goldenCase = golden.cases().get(i);
+      List<RankedItem> items = Ranking.decodeRecommendOutputs(goldenCase.itemIds(), goldenCase.scores(), vocab);
+      int[] decodedIds = new int[items.size()];
+      List<String> decodedOriginalIds = new ArrayList<>();
+      for (int rank = 0; rank < items.size(); rank++) {
+        decodedIds[rank] = items.get(rank).internalId();
+        decodedOriginalIds.add(items.get(rank).originalId());
+        assertEquals("case " + i + " rank " + rank, goldenCase.scores()[rank], items.get(rank).score(), 0f);
+      }
+      assertArrayEquals("case " + i, goldenCase.itemIds(), decodedIds);
+      assertEquals("case " + i, goldenCase.originalIds(), decodedOriginalIds);
+    }
+  }
+
+  @Test
+  public void goldenOutputsAreBestFirstAndExcludeTheHistory() {
+    for (int i = 0; i < golden.cases().size(); i++) {
+      GoldenFile.Case goldenCase = golden.cases().get(i);
+      float[] scores = goldenCase.scores();
+      for (int rank = 1; rank < scores.length; rank++) {
+        assertTrue("case " + i + " scores not sorted at " + rank, scores[rank - 1] >= scores[rank]);
+      }
+      List<Integer> history = new ArrayList<>();
+      for (int id : goldenCase.history()) {
+        history.add(id);
+      }
+      for (int id : goldenCase.itemIds()) {
+        assertTrue("case " + i + ": padding recommended", id != HistoryEncoding.PADDING_ID);
+        if (!goldenCase.historyOriginalIds().isEmpty()) {
+          assertFalse("case " + i + ": item " + id + " is in the history", history.contains(id));
+        }
+      }
+    }
+  }
+
+  @Test
+  public void goldenOutputsPassTheParityCheckAgainstThemselves() {
+    // Guards ParityCheck against a tolerance bug on the real score magnitudes of this export.
+    for (GoldenFile.Case goldenCase : golden.cases()) {
+      assertEquals(Collections.<String>emptyList(), ParityCheck.compare(goldenCase, goldenCase.history(),
+          goldenCase.itemIds(), goldenCase.scores(), ParityCheck.FP32_RELATIVE_TOLERANCE));
+    }
+  }
+}

@@ -1,0 +1,80 @@
+package dev.odrec.logic;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.Test;
+
+public class NextItemRecommenderTest {
+  /** Records what it was asked and answers with fixed outputs. */
+  private static final class FakeModel implements ScoringModel {
+    int[] lastHistory;
+    String lastSignature;
+
+    @Override
+    public RecommendOutput recommend(int[] history) {
+      lastHistory = history.clone();
+      lastSignature = "recommend";
+      return new RecommendOutput(new int[] {6, 1, 0}, new float[] {3f, 2f, -1e9f});
+    }
+
+    @Override
+    public float[] score(int[] history) {
+      lastHistory = history.clone();
+      lastSignature = "score";
+      // Items 5 and 2 (both in the history) score highest: keep-seen must return them.
+      return new float[] {-1e9f, 0.1f, 0.8f, 0.2f, 0.3f, 0.9f, 0.4f};
+    }
+  }
+
+  private static List<Integer> ids(RecommendationResult result) {
+    List<Integer> ids = new ArrayList<>();
+    for (RankedItem item : result.items()) {
+      ids.add(item.internalId());
+    }
+    return ids;
+  }
+
+  @Test
+  public void excludeSeenRunsRecommendOnTheEncodedHistory() {
+    FakeModel model = new FakeModel();
+    HistoryBuffer history = new HistoryBuffer(TestArtifacts.MAX_LEN);
+    history.add(5);
+    history.add(2);
+    RecommendationResult result = new NextItemRecommender(TestArtifacts.vocab(), model, TestArtifacts.TOP_K)
+        .recommend(history, SeenItemsPolicy.EXCLUDE_SEEN);
+    assertEquals("recommend", model.lastSignature);
+    assertArrayEquals(new int[] {0, 0, 5, 2}, model.lastHistory);
+    assertEquals(Arrays.asList(6, 1), ids(result));
+    assertEquals("recommend", result.signature());
+    assertTrue(result.inferenceNanos() >= 0);
+  }
+
+  @Test
+  public void keepSeenRunsScoreAndRanksSeenItemsToo() {
+    FakeModel model = new FakeModel();
+    HistoryBuffer history = new HistoryBuffer(TestArtifacts.MAX_LEN);
+    history.add(5);
+    history.add(2);
+    RecommendationResult result = new NextItemRecommender(TestArtifacts.vocab(), model, TestArtifacts.TOP_K)
+        .recommend(history, SeenItemsPolicy.KEEP_SEEN);
+    assertEquals("score", model.lastSignature);
+    assertArrayEquals(new int[] {0, 0, 5, 2}, model.lastHistory);
+    assertEquals(Arrays.asList(5, 2, 6), ids(result));
+    assertEquals("score", result.signature());
+  }
+
+  @Test
+  public void emptyHistoryRunsNothing() {
+    FakeModel model = new FakeModel();
+    RecommendationResult result = new NextItemRecommender(TestArtifacts.vocab(), model, TestArtifacts.TOP_K)
+        .recommend(new HistoryBuffer(TestArtifacts.MAX_LEN), SeenItemsPolicy.EXCLUDE_SEEN);
+    assertTrue(result.items().isEmpty());
+    assertNull(model.lastSignature);
+  }
+}
