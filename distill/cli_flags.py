@@ -1,0 +1,79 @@
+"""absl flags shared by the training entry points, and their conversion into configs (flags stay at the edge)."""
+
+from __future__ import annotations
+
+from absl import flags
+
+from distill.dataset import SequenceDataset
+from distill.registry import DATASETS, FORMATS, load_dataset
+from distill.training import TrainConfig
+from model.sasrec import LOSSES, NEGATIVE_SAMPLERS, READOUTS
+
+
+def define_dataset_flags() -> None:
+    flags.DEFINE_enum("dataset", "synthetic", list(DATASETS), "Named dataset, resolved under --data_dir.")
+    flags.DEFINE_string(
+        "data_dir", None, "Benchmark data folder (default: $ODREC_DATA_DIR, then ../shared/data)."
+    )
+    flags.DEFINE_string(
+        "data", None, "A dataset file of your own (sessions: TRAIN,TEST); overrides --dataset."
+    )
+    flags.DEFINE_enum("format", None, list(FORMATS), "Format of --data.")
+    flags.DEFINE_integer("seed", 0, "Seed of the synthetic generator, shuffling and initialisation.")
+
+
+def define_model_flags(hidden_dim: int = 64, max_len: int = 50) -> None:
+    flags.DEFINE_integer("max_len", max_len, "History length L (most recent items kept).")
+    flags.DEFINE_integer("hidden_dim", hidden_dim, "Embedding and hidden width d.")
+    flags.DEFINE_integer("num_blocks", 2, "Self-attention blocks.")
+    flags.DEFINE_integer("num_heads", 1, "Attention heads.")
+    flags.DEFINE_float("dropout", 0.2, "Dropout rate.")
+    flags.DEFINE_enum(
+        "readout", "last", list(READOUTS), "Sequence readout: last position or OD-Rec attention."
+    )
+    flags.DEFINE_enum("loss", "full", list(LOSSES), "Full softmax over the catalogue, or sampled softmax.")
+    flags.DEFINE_integer("num_negatives", 512, "Negatives per batch for --loss=sampled.")
+    flags.DEFINE_enum(
+        "negative_sampler", "uniform", list(NEGATIVE_SAMPLERS), "Negative sampler (logQ-corrected)."
+    )
+
+
+def define_training_flags(epochs: int = 20, batch_size: int = 128) -> None:
+    flags.DEFINE_integer("epochs", epochs, "Maximum epochs.")
+    flags.DEFINE_integer("batch_size", batch_size, "Sequences per batch.")
+    flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.")
+    flags.DEFINE_integer("patience", 3, "Early stopping: epochs without validation NDCG@10 improvement.")
+    flags.DEFINE_bool(
+        "exclude_history", False, "Evaluation: drop items already in the history from the ranking."
+    )
+
+
+def dataset_from_flags(values: flags.FlagValues) -> SequenceDataset:
+    return load_dataset(
+        name=values.dataset, data_dir=values.data_dir, path=values.data, fmt=values.format, seed=values.seed
+    )
+
+
+def train_config_from_flags(values: flags.FlagValues) -> TrainConfig:
+    return TrainConfig(
+        epochs=values.epochs,
+        batch_size=values.batch_size,
+        learning_rate=values.learning_rate,
+        patience=values.patience,
+        seed=values.seed,
+    )
+
+
+def backbone_from_flags(values: flags.FlagValues) -> dict:
+    """The SASRecConfig fields shared by teacher and student."""
+    return {
+        "max_len": values.max_len,
+        "hidden_dim": values.hidden_dim,
+        "num_blocks": values.num_blocks,
+        "num_heads": values.num_heads,
+        "dropout": values.dropout,
+        "readout": values.readout,
+        "loss": values.loss,
+        "num_negatives": values.num_negatives,
+        "negative_sampler": values.negative_sampler,
+    }

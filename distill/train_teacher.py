@@ -1,0 +1,203 @@
+"""Train the SASRec teacher: `python -m distill.train_teacher --dataset ml-1m --out artifacts/ml-1m/teacher`.
+
+Writes the model (config.json + weights), vocab.tsv, metrics.json (validation and test metrics, baselines,
+epochs, seconds), checkpoints/ for resume and logs/ for TensorBoard.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from absl import app, flags
+
+from distill import cli_flags
+from distill.baselines import MarkovBaseline, PopularityBaseline
+from distill.dataset import SequenceDataset
+from distill.evaluate import evaluate_scorer, model_scorer
+from distill.model_io import load_model, save_model
+from distill.pipeline import training_dataset
+from distill.training import TrainConfig, fit
+from model.keras_setup import keras
+from model.parameters import parameter_report
+from model.sasrec import SASRec, SASRecConfig
+from runtime.atomic import atomic_write_text
+from runtime.metrics import head_item_mask
+from runtime.vocab import write_vocab
+
+
+def item_counts(sequences: Sequence[np.ndarray], n_items: int) -> np.ndarray:
+    """Training frequency of every id [n_items + 1] (popularity negatives, hot/cold split)."""
+    return np.bincount(np.concatenate(sequences), minlength=n_items + 1).astype(np.int64)
+
+
+def prefix_sequences(sequences: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Every prefix of length >= 2 as its own sequence (SR-GNN augmentation), for readouts that read the whole
+    sequence and so supervise only its final target."""
+    return [sequence[: end + 1] for sequence in sequences for end in range(1, len(sequence))]
+
+
+def training_sequences(dataset: SequenceDataset, config: SASRecConfig) -> list[np.ndarray]:
+    if config.readout == "attention":
+        return prefix_sequences(dataset.train_sequences)
+    return list(dataset.train_sequences)
+
+
+def evaluate_baselines(dataset: SequenceDataset, head_mask: np.ndarray, exclude_history: bool) -> list[dict]:
+    entries = []
+    for name, baseline in (("most-popular", PopularityBaseline()), ("markov", MarkovBaseline())):
+        baseline.fit(dataset.train_sequences, dataset.n_items)
+        report = evaluate_scorer(
+            baseline.score,
+            dataset.test_prefixes,
+            dataset.test_targets,
+            head_mask,
+            exclude_history=exclude_history,
+        )
+        valid = evaluate_scorer(
+            baseline.score,
+            dataset.valid_prefixes,
+            dataset.valid_targets,
+            head_mask,
+            exclude_history=exclude_history,
+        )
+        entries.append(
+            {
+                "name": name,
+                "role": "baseline",
+                "params": 0,
+                **_split_metrics(report),
+                "valid_metrics": valid["metrics"],
+            }
+        )
+    return entries
+
+
+def _split_metrics(report: dict) -> dict:
+    return {
+        "metrics": report["metrics"],
+        "metrics_head": report.get("metrics_head", {}),
+        "metrics_tail": report.get("metrics_tail", {}),
+        "coverage@10": report.get("coverage@10"),
+    }
+
+
+def train_and_evaluate(
+    model: keras.Model,
+    dataset: SequenceDataset,
+    sequences: Sequence[np.ndarray],
+    train_config: TrainConfig,
+    out_dir: Path,
+    exclude_history: bool,
+) -> tuple[keras.Model, dict]:
+    """Fits a compiled model with validation early stopping, reloads the best one and evaluates it on test.
+
+    Returns the best model and {"state", "valid", "test"} reports.
+    """
+    config = model.config if isinstance(model, SASRec) else model.student.config
+    head_mask = head_item_mask(dataset.train_sequences, dataset.n_items)
+    deployable = model if isinstance(model, SASRec) else model.student
+    scorer = model_scorer(deployable, config.max_len)
+
+    def validate() -> dict:
+        return evaluate_scorer(
+            scorer, dataset.valid_prefixes, dataset.valid_targets, head_mask, exclude_history=exclude_history
+        )
+
+    data = training_dataset(sequences, config.max_len, train_config.batch_size, train_config.seed)
+    state = fit(model, data, validate, lambda: save_model(deployable, out_dir), out_dir, train_config)
+    best = load_model(out_dir)
+    best_scorer = model_scorer(best, config.max_len)
+    test = evaluate_scorer(
+        best_scorer, dataset.test_prefixes, dataset.test_targets, head_mask, exclude_history=exclude_history
+    )
+    valid = state.get("best_valid") or evaluate_scorer(
+        best_scorer, dataset.valid_prefixes, dataset.valid_targets, head_mask, exclude_history=exclude_history
+    )
+    return best, {"state": state, "valid": valid, "test": test}
+
+
+def train_teacher(
+    dataset: SequenceDataset,
+    config: SASRecConfig,
+    train_config: TrainConfig,
+    out_dir: str | Path,
+    exclude_history: bool = False,
+    with_baselines: bool = True,
+) -> dict:
+    """Trains, selects on validation, evaluates on test, and writes the teacher folder. Returns metrics.json."""
+    out_dir = Path(out_dir)
+    keras.utils.set_random_seed(train_config.seed)
+    model = SASRec(config)
+    model.build_for_inference()
+    model.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
+    model.compile(optimizer=keras.optimizers.Adam(train_config.learning_rate))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_vocab(out_dir / "vocab.tsv", dataset.vocab)
+    start = time.time()
+    best, reports = train_and_evaluate(
+        model, dataset, training_sequences(dataset, config), train_config, out_dir, exclude_history
+    )
+    state = reports["state"]
+    epochs = state["history"]
+    teacher_entry = {
+        "name": "teacher",
+        "role": "teacher",
+        "params": parameter_report(best)["total"],
+        **_split_metrics(reports["test"]),
+        "valid_metrics": reports["valid"]["metrics"],
+        "best_epoch": state["best_epoch"],
+        "epochs": len(epochs),
+        "seconds_per_epoch": float(np.mean([e["seconds"] for e in epochs])) if epochs else None,
+    }
+    head_mask = head_item_mask(dataset.train_sequences, dataset.n_items)
+    baselines = evaluate_baselines(dataset, head_mask, exclude_history) if with_baselines else []
+    metrics = {
+        "dataset": dataset.name,
+        "split": dataset.split,
+        "data_summary": dataset.summary(),
+        "config": config.to_dict(),
+        "train_config": train_config.to_dict(),
+        "exclude_history": exclude_history,
+        "parameters": parameter_report(best),
+        "seconds": time.time() - start,
+        "models": baselines + [teacher_entry],
+    }
+    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2))
+    print_comparison(metrics["models"])
+    return metrics
+
+
+def print_comparison(entries: Sequence[dict]) -> None:
+    keys = ("HR@10", "NDCG@10", "MRR@10", "HR@20", "NDCG@20", "MRR@20")
+    print(f"{'model':<28}" + "".join(f"{key:>10}" for key in keys))
+    for entry in entries:
+        print(f"{entry['name']:<28}" + "".join(f"{entry['metrics'][key]:>10.4f}" for key in keys))
+
+
+FLAGS = flags.FLAGS
+
+
+def main(argv: Sequence[str]) -> None:
+    del argv
+    dataset = cli_flags.dataset_from_flags(FLAGS)
+    print(json.dumps(dataset.summary()))
+    config = SASRecConfig(n_items=dataset.n_items, **cli_flags.backbone_from_flags(FLAGS))
+    train_teacher(
+        dataset,
+        config,
+        cli_flags.train_config_from_flags(FLAGS),
+        FLAGS.out or f"artifacts/{dataset.name}/teacher",
+        exclude_history=FLAGS.exclude_history,
+    )
+
+
+if __name__ == "__main__":
+    cli_flags.define_dataset_flags()
+    cli_flags.define_model_flags()
+    cli_flags.define_training_flags()
+    flags.DEFINE_string("out", None, "Output folder (default artifacts/<dataset>/teacher).")
+    app.run(main)
