@@ -64,6 +64,7 @@ function renderHistory() {
     li.classList.toggle('outside-window', position < firstInWindow);
     return li;
   }));
+  $('history').scrollTop = $('history').scrollHeight; // the most recent item, the one the model weighs, in view
   $('history-count').textContent = `${state.history.length} items`;
   const used = truncateHistory(state.history, maxLen).length;
   $('history-note').hidden = used === state.history.length;
