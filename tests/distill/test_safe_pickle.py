@@ -45,3 +45,18 @@ def test_truncated_pickle_is_a_data_format_error(tmp_path: Path) -> None:
     path.write_bytes(pickle.dumps(list(range(100)))[:20])
     with pytest.raises(DataFormatError, match=r"cut\.pkl: not a readable pickle"):
         load_pickle(path)
+
+
+REAL_RETAILROCKET = Path(__file__).resolve().parents[3] / "shared" / "data" / "retailrocket"
+
+
+@pytest.mark.skipif(not REAL_RETAILROCKET.is_dir(), reason=f"benchmark data not found at {REAL_RETAILROCKET}")
+def test_real_sr_gnn_pickle_matches_its_text_version() -> None:
+    from distill.loaders import load_session_test
+
+    prefixes, targets = load_pickle(REAL_RETAILROCKET / "test.txt.gz")
+    text = load_session_test(REAL_RETAILROCKET / "test_prefix_target.tsv.gz")
+    assert [
+        ([str(item) for item in prefix], str(target))
+        for prefix, target in zip(prefixes, targets, strict=True)
+    ] == text

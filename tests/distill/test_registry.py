@@ -1,0 +1,123 @@
+"""Tests of distill.registry: data folder resolution, named datasets, paths with formats, real-data stats."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from distill import loaders, registry, synthetic
+from distill.registry import DatasetNotFoundError, load_dataset, resolve_data_dir
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "data"
+REAL_DATA = registry.DEFAULT_DATA_DIR
+needs_real_data = pytest.mark.skipif(
+    not REAL_DATA.is_dir(), reason=f"benchmark data not found at {REAL_DATA}"
+)
+
+
+def test_data_dir_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ODREC_DATA_DIR", str(tmp_path / "from_env"))
+    assert resolve_data_dir(str(tmp_path / "from_flag")) == tmp_path / "from_flag"
+    assert resolve_data_dir(None) == tmp_path / "from_env"
+    monkeypatch.delenv("ODREC_DATA_DIR")
+    assert resolve_data_dir(None) == registry.REPO_ROOT.parent / "shared" / "data"
+
+
+def test_missing_dataset_names_the_path_and_the_ways_out(tmp_path: Path) -> None:
+    with pytest.raises(DatasetNotFoundError) as raised:
+        load_dataset("ml-100k", data_dir=str(tmp_path))
+    message = str(raised.value)
+    assert str(tmp_path / "ml-100k" / "u.data") in message
+    assert "--data_dir" in message and "ODREC_DATA_DIR" in message and "--format" in message
+
+
+def test_unknown_name_and_format_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown dataset 'netflix'"):
+        load_dataset("netflix")
+    with pytest.raises(ValueError, match="format='parquet'"):
+        load_dataset(path=str(FIXTURES / "user_item.txt"), fmt="parquet")
+    with pytest.raises(ValueError, match="TRAIN,TEST"):
+        load_dataset(path=str(FIXTURES / "sessions_train.txt"), fmt="sessions")
+
+
+def test_named_datasets_read_their_folder_layout(tmp_path: Path) -> None:
+    (tmp_path / "ml-100k").mkdir()
+    shutil.copy(FIXTURES / "u.data", tmp_path / "ml-100k" / "u.data")
+    shutil.copy(FIXTURES / "u.item", tmp_path / "ml-100k" / "u.item")
+    dataset = load_dataset("ml-100k", data_dir=str(tmp_path))
+    assert dataset.vocab.original_ids == ("10", "15", "20", "30")
+    assert dataset.vocab.titles == ("Café Society (1995)", "", "Heat (1995)", "")
+    (tmp_path / "tmall").mkdir()
+    shutil.copy(FIXTURES / "sessions_train.txt", tmp_path / "tmall" / "train_sessions.txt.gz")
+    shutil.copy(FIXTURES / "sessions_test.tsv", tmp_path / "tmall" / "test_prefix_target.tsv.gz")
+    sessions = load_dataset("tmall", data_dir=str(tmp_path))
+    assert (sessions.split, len(sessions.train_sequences), len(sessions.test_targets)) == ("session", 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "files", "n_items"),
+    [
+        ("user-item", "user_item.txt", 4),
+        ("movielens", "ratings.dat", 4),
+        ("csv", "interactions.csv", 3),
+        ("sessions", "sessions_train.txt,sessions_test.tsv", 6),
+    ],
+)
+def test_any_file_with_a_format(fmt: str, files: str, n_items: int) -> None:
+    path = ",".join(str(FIXTURES / name) for name in files.split(","))
+    dataset = load_dataset(path=path, fmt=fmt)
+    assert dataset.n_items == n_items
+    assert dataset.name == files.split(",")[0]
+
+
+def test_synthetic_is_the_default_generator_split_leave_one_out() -> None:
+    dataset = load_dataset("synthetic", seed=3)
+    assert dataset.split == "leave-one-out"
+    assert dataset.summary()["n_train_sequences"] == synthetic.DEFAULT_USERS
+    assert 900 < dataset.n_items <= synthetic.DEFAULT_ITEMS
+
+
+# Expected numbers come from the READMEs of /work/shared/data (computed there independently of this code).
+@needs_real_data
+def test_real_ml_100k_matches_its_readme() -> None:
+    dataset = load_dataset("ml-100k", data_dir=str(REAL_DATA))
+    summary = dataset.summary()
+    assert (summary["n_items"], summary["n_train_sequences"], summary["n_test"]) == (1682, 943, 943)
+    assert summary["n_train_interactions"] + 2 * 943 == 100_000
+    assert dataset.vocab.title(1) == "Toy Story (1995)"
+    # Ties broken by item id reproduce the derived SASRec-style file exactly.
+    derived = loaders.load_user_item(REAL_DATA / "ml-100k" / "ml-100k_sasrec_style.txt.gz")
+    assert derived == loaders.load_movielens_ratings(REAL_DATA / "ml-100k" / "u.data")
+
+
+@needs_real_data
+def test_real_amazon_video_matches_its_readme() -> None:
+    summary = load_dataset("amazon-video", data_dir=str(REAL_DATA)).summary()
+    assert (summary["n_items"], summary["n_train_sequences"]) == (23_715, 31_013)
+    assert summary["n_test"] == 31_013 - 112  # 112 users have fewer than 3 interactions
+    assert summary["n_train_interactions"] + 2 * summary["n_test"] == 287_107
+
+
+@pytest.mark.slow
+@needs_real_data
+def test_real_ml_1m_matches_its_readme() -> None:
+    dataset = load_dataset("ml-1m", data_dir=str(REAL_DATA))
+    summary = dataset.summary()
+    assert (summary["n_items"], summary["n_train_sequences"], summary["n_test"]) == (3416, 6040, 6040)
+    assert summary["n_train_interactions"] + 2 * 6040 == 999_611
+    assert dataset.vocab.title(dataset.vocab.to_internal("1")) == "Toy Story (1995)"  # original id = MovieID
+
+
+@pytest.mark.slow
+@needs_real_data
+@pytest.mark.parametrize(
+    ("name", "n_train_sessions", "n_test", "n_items"),
+    [("tmall", 65_286, 25_898, 40_727), ("retailrocket", 126_168, 15_132, 36_968)],
+)
+def test_real_sessions_match_their_readmes(
+    name: str, n_train_sessions: int, n_test: int, n_items: int
+) -> None:
+    summary = load_dataset(name, data_dir=str(REAL_DATA)).summary()
+    assert (summary["n_items"], summary["n_test"], summary["n_test_dropped"]) == (n_items, n_test, 0)
+    n_valid_sessions = n_train_sessions - summary["n_train_sequences"]
+    assert n_valid_sessions == -(-n_train_sessions // 10)  # ceil(10%)
