@@ -20,10 +20,17 @@ def _check_scores_and_targets(scores: np.ndarray, targets: np.ndarray) -> tuple[
             f"scores must be [batch, n_items + 1] and targets [batch], got {list(scores.shape)} "
             f"and {list(targets.shape)}"
         )
+    _refuse_nan(scores)
     n_items = scores.shape[1] - 1
     if targets.size and (targets.min() < 1 or targets.max() > n_items):
         raise ValueError(f"targets must be internal ids in 1..{n_items}, got {targets[:10].tolist()}")
     return scores, targets.astype(np.int64)
+
+
+def _refuse_nan(scores: np.ndarray) -> None:
+    """A NaN compares False with everything, so it would silently rank a target first."""
+    if np.isnan(scores).any():
+        raise ValueError(f"scores contain {int(np.isnan(scores).sum())} NaN values; the model is broken")
 
 
 def _seen_mask(histories: Sequence[np.ndarray], n_columns: int) -> np.ndarray:
@@ -31,6 +38,9 @@ def _seen_mask(histories: Sequence[np.ndarray], n_columns: int) -> np.ndarray:
     seen = np.zeros((len(histories), n_columns), dtype=bool)
     for row, history in enumerate(histories):
         items = np.asarray(history, dtype=np.int64)
+        # A negative id would index from the end without complaint.
+        if items.size and (items.min() < PADDING_ID or items.max() >= n_columns):
+            raise ValueError(f"history {row} holds ids outside 0..{n_columns - 1}: {items.tolist()[:10]}")
         seen[row, items[items != PADDING_ID]] = True
     return seen
 
@@ -123,6 +133,7 @@ def top_k_items(scores: np.ndarray, k: int, histories: Sequence[np.ndarray] | No
         int64 `[batch, k]` internal ids.
     """
     scores = np.asarray(scores, dtype=np.float64)
+    _refuse_nan(scores)
     n_items = scores.shape[1] - 1
     if not 1 <= k <= n_items:
         raise ValueError(f"k must be in 1..n_items={n_items}, got {k}")

@@ -49,6 +49,17 @@ def test_target_ranks_refuse_targets_outside_the_catalogue(targets):
         target_ranks(SCORES, targets)
 
 
+def test_nan_scores_and_bad_history_ids_are_refused():
+    broken = SCORES.copy()
+    broken[0, 3] = np.nan
+    with pytest.raises(ValueError, match="1 NaN"):
+        target_ranks(broken, TARGETS)
+    with pytest.raises(ValueError, match="1 NaN"):
+        top_k_items(broken, 2)
+    with pytest.raises(ValueError, match=r"outside 0..4: \[-1\]"):
+        target_ranks(SCORES, TARGETS, [np.array([-1]), np.array([2])])
+
+
 def test_ranking_metrics_by_hand():
     metrics = ranking_metrics(np.array([0, 2, 7]), ks=(1, 5))
     expected = {
