@@ -2,8 +2,8 @@
 
 Usage: python android_demo/sync_assets.py --export_dir artifacts/synthetic [--variant fp32] [--role student]
 
-Standard library only. Refuses to copy anything unless the model and the vocab hash to what the sidecar records, the
-vocab has n_items lines and golden.json was produced from the same model bytes.
+Standard library only. Refuses to copy anything unless the model and the vocab hash to what the sidecar
+records, the vocab has n_items lines and golden.json was produced from the same model bytes.
 """
 
 import argparse
@@ -85,9 +85,9 @@ def plan_sync(export_dir: Path, role: str, variant: str) -> list[Path]:
     golden_path = _require_file(export_dir / "golden.json", "golden.json")
     golden = _load_json(golden_path)
     if golden.get("model_sha256", "").lower() != model_sha:
-        raise SyncError(f"golden.json was produced from {golden.get('model_file')} "
-                        f"(sha256 {golden.get('model_sha256')}), not from {model_path.name}; the app's golden tests "
-                        f"need the model golden.json was made with (usually --variant fp32)")
+        raise SyncError(f"golden.json records model_sha256 {golden.get('model_sha256')} "
+                        f"({golden.get('model_file')}), but {model_path.name} hashes to {model_sha}; the golden "
+                        f"tests need the model golden.json was made with (usually --variant fp32)")
     return [model_path, sidecar_path, vocab_path, golden_path]
 
 
