@@ -86,8 +86,8 @@ def plan_sync(export_dir: Path, role: str, variant: str) -> list[Path]:
     golden = _load_json(golden_path)
     if golden.get("model_sha256", "").lower() != model_sha:
         raise SyncError(f"golden.json records model_sha256 {golden.get('model_sha256')} "
-                        f"({golden.get('model_file')}), but {model_path.name} hashes to {model_sha}; the golden "
-                        f"tests need the model golden.json was made with (usually --variant fp32)")
+                        f"({golden.get('model_file')}), but {model_path.name} hashes to {model_sha}; "
+                        f"the golden tests need the model golden.json was made with (usually --variant fp32)")
     return [model_path, sidecar_path, vocab_path, golden_path]
 
 
