@@ -1,4 +1,5 @@
-"""absl flags shared by the training entry points, and their conversion into configs (flags stay at the edge)."""
+"""absl flags shared by the training entry points, and their conversion into configs (flags stay at the edge).
+"""
 
 from __future__ import annotations
 

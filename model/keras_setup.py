@@ -2,13 +2,13 @@
 
 import os
 
-# tensorflow-model-optimization 0.8 needs Keras 2 models, and TFLiteConverter.from_keras_model must see the same
-# Keras that built them: both hold only when tf.keras resolves to tf-keras.
+# tensorflow-model-optimization 0.8 needs Keras 2 models, and TFLiteConverter.from_keras_model must see the
+# same Keras that built them: both hold only when tf.keras resolves to tf-keras.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
-import tf_keras as keras  # noqa: E402
+import tf_keras as keras  # noqa: E402, F401  (re-exported: the package imports keras from here)
 
 if not tf.keras.__name__.startswith("tf_keras"):
     raise ImportError(

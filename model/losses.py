@@ -26,8 +26,9 @@ def sampled_softmax_cross_entropy(
 ) -> tf.Tensor:
     """Mean sampled-softmax cross-entropy with logQ correction and accidental-hit removal.
 
-    The negatives are shared by all rows of the batch; subtracting log q(item) from every logit makes the sampled
-    softmax an unbiased stand-in for the full one whatever the sampling distribution (uniform or popularity).
+    The negatives are shared by all rows of the batch; subtracting log q(item) from every logit makes the
+    sampled softmax an unbiased stand-in for the full one whatever the sampling distribution (uniform or
+    popularity).
 
     Args:
         queries: [rows, d] sequence vectors.

@@ -21,15 +21,21 @@ def parameter_report(model) -> dict[str, int]:
         "item_table": _count(model.item_table.trainable_weights),
         "positions": _count(model.position_embedding.trainable_weights),
         "attention": sum(_count(block.attention.trainable_weights) for block in blocks),
-        "ffn": sum(_count(block.ffn_inner.trainable_weights + block.ffn_outer.trainable_weights) for block in blocks),
+        "ffn": sum(
+            _count(block.ffn_inner.trainable_weights + block.ffn_outer.trainable_weights) for block in blocks
+        ),
         "norms": _count(model.final_norm.trainable_weights)
-        + sum(_count(block.attention_norm.trainable_weights + block.ffn_norm.trainable_weights) for block in blocks),
+        + sum(
+            _count(block.attention_norm.trainable_weights + block.ffn_norm.trainable_weights)
+            for block in blocks
+        ),
         "readout": _count(model.readout.trainable_weights) if model.readout is not None else 0,
     }
     report["total"] = sum(report[name] for name in COMPONENTS)
     if report["total"] != _count(model.trainable_weights):
         raise AssertionError(
-            f"parameter components add up to {report['total']} but the model has {_count(model.trainable_weights)}"
+            f"parameter components add up to {report['total']} "
+            f"but the model has {_count(model.trainable_weights)}"
         )
     return report
 

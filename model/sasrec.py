@@ -103,9 +103,11 @@ class TransformerBlock(keras.layers.Layer):
 
 @keras.utils.register_keras_serializable(package="odrec")
 class AttentionReadout(keras.layers.Layer):
-    """OD-Rec's soft-attention readout: z = sum_p mask_p a_p h_p, a_p = w2 . sigmoid(W1 tanh(h_p) + W2 mean(h) + b).
+    """OD-Rec's soft-attention readout: z = sum_p mask_p a_p h_p,
+    a_p = w2 . sigmoid(W1 tanh(h_p) + W2 mean(h) + b).
 
-    The mean runs over real (unmasked) positions only; there is no softmax over positions, as in the reference.
+    The mean runs over real (unmasked) positions only; there is no softmax over positions, as in the
+    reference.
     """
 
     def __init__(self, hidden_dim: int, **kwargs):
@@ -159,14 +161,20 @@ class SASRec(keras.Model):
         self.item_table = build_item_table(cfg)
         # The table is used through lookup/score, not __call__, so Keras would never build it on its own.
         self.item_table.build(None)
-        self.position_embedding = keras.layers.Embedding(cfg.max_len, cfg.hidden_dim, name="position_embedding")
+        self.position_embedding = keras.layers.Embedding(
+            cfg.max_len, cfg.hidden_dim, name="position_embedding"
+        )
         self.embedding_dropout = keras.layers.Dropout(cfg.dropout)
         self.blocks = [
-            TransformerBlock(cfg.hidden_dim, cfg.num_heads, cfg.ffn_dim or cfg.hidden_dim, cfg.dropout, name=f"block_{i}")
+            TransformerBlock(
+                cfg.hidden_dim, cfg.num_heads, cfg.ffn_dim or cfg.hidden_dim, cfg.dropout, name=f"block_{i}"
+            )
             for i in range(cfg.num_blocks)
         ]
         self.final_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")
-        self.readout = AttentionReadout(cfg.hidden_dim, name="readout") if cfg.readout == "attention" else None
+        self.readout = (
+            AttentionReadout(cfg.hidden_dim, name="readout") if cfg.readout == "attention" else None
+        )
         self.loss_tracker = keras.metrics.Mean(name="loss")
         # log q(item) of the negative sampler; popularity counts are set by `set_item_counts` before training.
         self.log_sampling_prob = self.add_weight(
@@ -238,11 +246,14 @@ class SASRec(keras.Model):
 
     def sample_negatives(self) -> tf.Tensor:
         """Shared negatives for sampled softmax, drawn from q (uniform over real items, or popularity)."""
-        logits = self.log_sampling_prob + tf.one_hot(0, self.config.num_rows, on_value=PADDING_SCORE, off_value=0.0)
+        logits = self.log_sampling_prob + tf.one_hot(
+            0, self.config.num_rows, on_value=PADDING_SCORE, off_value=0.0
+        )
         return tf.random.categorical(logits[None, :], self.config.num_negatives, dtype=tf.int32)[0]
 
     def set_item_counts(self, counts) -> None:
-        """Sets the negative sampler's log q from training item counts [n_items + 1] (popularity) or uniform."""
+        """Sets the negative sampler's log q from training item counts [n_items + 1] (popularity) or uniform.
+        """
         counts = tf.cast(tf.convert_to_tensor(counts), tf.float32)
         if self.config.negative_sampler == "uniform":
             counts = tf.ones_like(counts)

@@ -1,14 +1,14 @@
 """Item table as a semi-tensor-product tensor train (STP-TT): the compressed embedding of the OD-Rec student.
 
-Layout (the same in training, export and every runtime): with item factors I1..IK and dimension factors J1..JK,
-item = ((i1 * I2) + i2) * I3 + i3 and dim = ((j1 * J2) + j2) * J3 + j3 (row-major). Cores, with rank R and STP
-factor t (t = 1 is a plain tensor train):
+Layout (the same in training, export and every runtime): with item factors I1..IK and dimension factors
+J1..JK, item = ((i1 * I2) + i2) * I3 + i3 and dim = ((j1 * J2) + j2) * J3 + j3 (row-major). Cores, with rank R
+and STP factor t (t = 1 is a plain tensor train):
 
     G1 [I1 * J1, R],  G_middle [R / t, I_k * J_k * R / t],  G_last [R / t, I_K * J_K / t]
 
-and the table is G1 |x G2 |x ... with A |x B = A (B kron I_t). Writing the rank index r = a * t + s, the STP ties
-the fast part s of every rank index to the last dimension's fast part j_K = m * t + s, which lets all three access
-paths (lookup, materialize, factored score) be plain contractions with s carried through.
+and the table is G1 |x G2 |x ... with A |x B = A (B kron I_t). Writing the rank index r = a * t + s, the STP
+ties the fast part s of every rank index to the last dimension's fast part j_K = m * t + s, which lets all
+three access paths (lookup, materialize, factored score) be plain contractions with s carried through.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ def balanced_factors(value: int, num_factors: int) -> tuple[int, ...]:
     Used for the item count, which is padded up to the product.
     """
     if value < 1 or num_factors < 1:
-        raise ValueError(f"balanced_factors needs value >= 1 and num_factors >= 1, got {value}, {num_factors}")
+        raise ValueError(
+            f"balanced_factors needs value >= 1 and num_factors >= 1, got {value}, {num_factors}"
+        )
     factors = []
     remaining = value
     for left in range(num_factors, 0, -1):
@@ -38,7 +40,8 @@ def balanced_factors(value: int, num_factors: int) -> tuple[int, ...]:
 
 
 def exact_factors(value: int, num_factors: int) -> tuple[int, ...]:
-    """Factors whose product is exactly `value` (for the embedding dimension), near-balanced, largest first."""
+    """Factors whose product is exactly `value` (for the embedding dimension), near-balanced, largest first.
+    """
     factors = []
     remaining = value
     for left in range(num_factors, 1, -1):
@@ -98,12 +101,17 @@ class STPTTEmbedding(keras.layers.Layer):
                 f"{item_factors}, dim_factors={dim_factors}"
             )
         if math.prod(item_factors) < num_rows:
-            raise ValueError(f"item_factors {item_factors} hold {math.prod(item_factors)} rows < num_rows {num_rows}")
+            raise ValueError(
+                f"item_factors {item_factors} hold {math.prod(item_factors)} rows < num_rows {num_rows}"
+            )
         if math.prod(dim_factors) != embedding_dim:
-            raise ValueError(f"dim_factors {dim_factors} multiply to {math.prod(dim_factors)}, not {embedding_dim}")
+            raise ValueError(
+                f"dim_factors {dim_factors} multiply to {math.prod(dim_factors)}, not {embedding_dim}"
+            )
         if tt_rank % stp_factor or dim_factors[-1] % stp_factor:
             raise ValueError(
-                f"stp_factor t={stp_factor} must divide tt_rank={tt_rank} and the last dim factor {dim_factors[-1]}"
+                f"stp_factor t={stp_factor} must divide tt_rank={tt_rank} "
+                f"and the last dim factor {dim_factors[-1]}"
             )
         self.num_rows = num_rows
         self.embedding_dim = embedding_dim
@@ -128,8 +136,8 @@ class STPTTEmbedding(keras.layers.Layer):
         return shapes
 
     def build(self, input_shape=None):
-        # Each reconstructed entry sums (R/t)^(K-1) products of K core entries: pick the core std that gives rows
-        # the intended std (TT-Rec's sampled-Gaussian initialisation), instead of unit-variance cores.
+        # Each reconstructed entry sums (R/t)^(K-1) products of K core entries: pick the core std that gives
+        # rows the intended std (TT-Rec's sampled-Gaussian initialisation), instead of unit-variance cores.
         bonds = (self.tt_rank // self.stp_factor) ** (self.num_cores - 1)
         core_stddev = (self.init_stddev**2 / bonds) ** (1.0 / (2 * self.num_cores))
         self.cores = [
@@ -155,7 +163,9 @@ class STPTTEmbedding(keras.layers.Layer):
 
     def _last_core(self) -> tf.Tensor:
         t = self.stp_factor
-        return tf.reshape(self.cores[-1], [self.tt_rank // t, self.item_factors[-1], self.dim_factors[-1] // t])
+        return tf.reshape(
+            self.cores[-1], [self.tt_rank // t, self.item_factors[-1], self.dim_factors[-1] // t]
+        )
 
     def item_factor_indices(self, ids: tf.Tensor) -> list[tf.Tensor]:
         """Per-core item indices (i1, i2[, i3]) of flat ids, row-major."""
@@ -196,8 +206,9 @@ class STPTTEmbedding(keras.layers.Layer):
         """query . E^T for every row, contracting the query with the cores (no N x d table).
 
         query [batch, d] -> [batch, num_rows]. Only the first core sees the carried index s, so it is summed
-        there. Multiply-adds per query (see score_flops): I1*d*R/t for the first core, I_acc*I_k*(d/J_acc)*R^2/t^3
-        per middle core, N*J_K*R/t^2 for the last, against N*d for the dense product.
+        there. Multiply-adds per query (see score_flops): I1*d*R/t for the first core,
+        I_acc*I_k*(d/J_acc)*R^2/t^3 per middle core, N*J_K*R/t^2 for the last, against N*d for the dense
+        product.
         """
         t = self.stp_factor
         reduced_rank = self.tt_rank // t
@@ -209,7 +220,9 @@ class STPTTEmbedding(keras.layers.Layer):
         state = tf.einsum("bjxms,ijas->bixma", query, self._first_core())
         for index in range(1, self.num_cores - 1):
             dim_factor = self.dim_factors[index]
-            state = tf.reshape(state, [batch, -1, dim_factor, rest // dim_factor, last_dim // t, reduced_rank])
+            state = tf.reshape(
+                state, [batch, -1, dim_factor, rest // dim_factor, last_dim // t, reduced_rank]
+            )
             state = tf.einsum("bijxma,akjh->bikxmh", state, self._middle_core(index))
             rest //= dim_factor
         state = tf.reshape(state, [batch, -1, last_dim // t, reduced_rank])
@@ -217,7 +230,8 @@ class STPTTEmbedding(keras.layers.Layer):
         return tf.reshape(scores, [batch, self.padded_rows])[:, : self.num_rows]
 
     def score_flops(self, batch: int) -> dict[str, int]:
-        """Multiply-adds of `score` (factored) and of materialize + dense product, for choosing the cheaper path."""
+        """Multiply-adds of `score` (factored) and of materialize + dense product, for choosing the cheaper
+        path."""
         t, rank = self.stp_factor, self.tt_rank
         last_dim = self.dim_factors[-1]
         factored = self.item_factors[0] * self.embedding_dim * rank // t

@@ -1,4 +1,6 @@
-"""Atomic file writes (temporary file in the same folder + rename), so a crash never leaves a half-written file."""
+"""Atomic file writes (temporary file in the same folder + rename), so a crash never leaves a half-written
+file.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yields a temporary path beside `target`; renames it onto `target` only if the block succeeds."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix="".join(target.suffixes), dir=target.parent)
+    descriptor, temporary_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix="".join(target.suffixes), dir=target.parent
+    )
     os.close(descriptor)
     temporary = Path(temporary_name)
     try:
