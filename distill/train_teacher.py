@@ -69,14 +69,14 @@ def evaluate_baselines(dataset: SequenceDataset, head_mask: np.ndarray, exclude_
                 "name": name,
                 "role": "baseline",
                 "params": 0,
-                **_split_metrics(report),
+                **split_metrics(report),
                 "valid_metrics": valid["metrics"],
             }
         )
     return entries
 
 
-def _split_metrics(report: dict) -> dict:
+def split_metrics(report: dict) -> dict:
     return {
         "metrics": report["metrics"],
         "metrics_head": report.get("metrics_head", {}),
@@ -128,7 +128,7 @@ def train_teacher(
     exclude_history: bool = False,
     with_baselines: bool = True,
 ) -> dict:
-    """Trains, selects on validation, evaluates on test, and writes the teacher folder. Returns metrics.json."""
+    """Trains, selects on validation, evaluates on test, writes the teacher folder; returns metrics.json."""
     out_dir = Path(out_dir)
     keras.utils.set_random_seed(train_config.seed)
     model = SASRec(config)
@@ -147,7 +147,7 @@ def train_teacher(
         "name": "teacher",
         "role": "teacher",
         "params": parameter_report(best)["total"],
-        **_split_metrics(reports["test"]),
+        **split_metrics(reports["test"]),
         "valid_metrics": reports["valid"]["metrics"],
         "best_epoch": state["best_epoch"],
         "epochs": len(epochs),

@@ -12,31 +12,29 @@ def _count(weights) -> int:
 
 
 def parameter_report(model) -> dict[str, int]:
-    """Trainable parameters of the deployed model by component, and their total.
+    """Parameters of the deployed model by component, and their total (frozen teachers count too).
 
     The sampler's log q vector is training-only state (not trainable, not exported) and is not counted.
     """
     blocks = model.blocks
     report = {
-        "item_table": _count(model.item_table.trainable_weights),
-        "positions": _count(model.position_embedding.trainable_weights),
-        "attention": sum(_count(block.attention.trainable_weights) for block in blocks),
+        "item_table": _count(model.item_table.weights),
+        "positions": _count(model.position_embedding.weights),
+        "attention": sum(_count(block.attention.weights) for block in blocks),
         "ffn": sum(
-            _count(block.ffn_inner.trainable_weights + block.ffn_outer.trainable_weights) for block in blocks
+            _count(block.ffn_inner.weights + block.ffn_outer.weights) for block in blocks
         ),
-        "norms": _count(model.final_norm.trainable_weights)
+        "norms": _count(model.final_norm.weights)
         + sum(
-            _count(block.attention_norm.trainable_weights + block.ffn_norm.trainable_weights)
+            _count(block.attention_norm.weights + block.ffn_norm.weights)
             for block in blocks
         ),
-        "readout": _count(model.readout.trainable_weights) if model.readout is not None else 0,
+        "readout": _count(model.readout.weights) if model.readout is not None else 0,
     }
     report["total"] = sum(report[name] for name in COMPONENTS)
-    if report["total"] != _count(model.trainable_weights):
-        raise AssertionError(
-            f"parameter components add up to {report['total']} "
-            f"but the model has {_count(model.trainable_weights)}"
-        )
+    deployed = _count(model.weights) - _count([model.log_sampling_prob])
+    if report["total"] != deployed:
+        raise AssertionError(f"parameter components add up to {report['total']} but the model has {deployed}")
     return report
 
 

@@ -1,0 +1,204 @@
+"""OD-Rec self-supervised knowledge distillation of a frozen SASRec teacher into an STP-TT student."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from distill.losses import info_nce, soft_target_kd
+from model.keras_setup import keras, tf
+from model.losses import softmax_cross_entropy
+from model.sasrec import AttentionReadout, SASRec
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Loss weights (reference defaults) and temperatures; a weight of 0 switches its term off."""
+
+    ce_weight: float = 0.2
+    kd_weight: float = 0.8
+    cl_weight: float = 0.2
+    pred_weight: float = 0.001
+    temperature: float = 1.0
+    cl_temperature: float = 0.2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Distiller(keras.Model):
+    """Keras "Distiller": `train_step` trains the student and the distillation heads; the teacher is frozen.
+
+    Terms: (1) CE of the student; (2) soft-target KD over the full catalogue; (3) InfoNCE between the
+    student-side and teacher-side views: sequences with both hot and cold items are split into hot/cold
+    subsequences, read out per model and recombined across models ([hot_S; cold_T] vs [hot_T; cold_S]) through
+    bias-free projections, while pure sequences pair (z_S, z_T); (4) the recombined views predict the target
+    through the student's and the teacher's tables. Heads are never exported; `call` delegates to the student.
+
+    Args:
+        teacher: trained SASRec; frozen here (not trainable, inference mode).
+        student: SASRec to train (STP-TT table), same readout as the teacher so KD rows align.
+        hot_items: bool [n_items + 1], True for the top 20% items by training frequency.
+        config: DistillConfig.
+    """
+
+    def __init__(self, teacher: SASRec, student: SASRec, hot_items, config: DistillConfig, **kwargs):
+        super().__init__(**kwargs)
+        if (
+            teacher.config.readout != student.config.readout
+            or teacher.config.n_items != student.config.n_items
+        ):
+            raise ValueError(
+                "teacher and student must share readout and catalogue: teacher "
+                f"({teacher.config.readout}, {teacher.config.n_items} items) vs student "
+                f"({student.config.readout}, {student.config.n_items} items)"
+            )
+        self.teacher = teacher
+        self.teacher.trainable = False
+        self.student = student
+        self.distill_config = config
+        self.hot_items = tf.constant(hot_items, dtype=tf.bool)
+        student_dim, teacher_dim = student.config.hidden_dim, teacher.config.hidden_dim
+        self.student_hot_readout = AttentionReadout(student_dim, name="student_hot_readout")
+        self.student_cold_readout = AttentionReadout(student_dim, name="student_cold_readout")
+        self.teacher_hot_readout = AttentionReadout(teacher_dim, name="teacher_hot_readout")
+        self.teacher_cold_readout = AttentionReadout(teacher_dim, name="teacher_cold_readout")
+        dense = lambda units, name: keras.layers.Dense(units, use_bias=False, name=name)  # noqa: E731
+        self.student_view_cl = dense(student_dim, "student_view_cl")
+        self.teacher_view_cl = dense(student_dim, "teacher_view_cl")
+        self.student_view_pred = dense(student_dim, "student_view_pred")
+        self.teacher_view_pred = dense(teacher_dim, "teacher_view_pred")
+        # Pure sequences pair (z_S, z_T); a teacher of another width is mapped to the student's width.
+        self.teacher_pure_projection = dense(student_dim, "teacher_pure_projection")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "ce", "kd", "cl", "pred")}
+        # Create every head's weights now, so the optimizer (built at the first step) sees all of them.
+        dummy = tf.ones([1, student.config.max_len], tf.int32)
+        self.losses_for(dummy, dummy, training=False)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, history, training=False):
+        return self.student(history, training=training)
+
+    def heads(self) -> list[keras.layers.Layer]:
+        """Distillation-only layers: trained here, never counted in the deployed size, never exported."""
+        return [
+            self.student_hot_readout,
+            self.student_cold_readout,
+            self.teacher_hot_readout,
+            self.teacher_cold_readout,
+            self.student_view_cl,
+            self.teacher_view_cl,
+            self.student_view_pred,
+            self.teacher_view_pred,
+            self.teacher_pure_projection,
+        ]
+
+    def trained_variables(self) -> list[tf.Variable]:
+        variables = list(self.student.trainable_variables)
+        for head in self.heads():
+            variables.extend(head.trainable_variables)
+        return variables
+
+    def hot_cold_masks(self, history: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """[batch, L] bool masks of hot and cold items in the (padded) history."""
+        real = tf.not_equal(history, 0)
+        hot = tf.logical_and(tf.gather(self.hot_items, history), real)
+        return hot, tf.logical_and(real, tf.logical_not(hot))
+
+    def views(self, history, student_final, teacher_final, student_items, teacher_items):
+        """Student-side and teacher-side views for the contrastive and predictive terms.
+
+        Returns (cl_student, cl_teacher, pred_student, pred_teacher, usable): views [batch, d] and a [batch]
+        bool mask of sequences with at least 2 items.
+        """
+        hot, cold = self.hot_cold_masks(history)
+        mixed = tf.logical_and(tf.reduce_any(hot, axis=1), tf.reduce_any(cold, axis=1))[:, None]
+        hot_s, cold_s = (
+            self.student_hot_readout(student_items, hot),
+            self.student_cold_readout(student_items, cold),
+        )
+        hot_t, cold_t = (
+            self.teacher_hot_readout(teacher_items, hot),
+            self.teacher_cold_readout(teacher_items, cold),
+        )
+        student_mix, teacher_mix = tf.concat([hot_s, cold_t], -1), tf.concat([hot_t, cold_s], -1)
+        pure_teacher = self.teacher_pure_projection(teacher_final)
+        cl_student = tf.where(mixed, self.student_view_cl(student_mix), student_final)
+        cl_teacher = tf.where(mixed, self.teacher_view_cl(teacher_mix), pure_teacher)
+        pred_student = tf.where(mixed, self.student_view_pred(student_mix), student_final)
+        pred_teacher = tf.where(mixed, self.teacher_view_pred(teacher_mix), teacher_final)
+        usable = tf.reduce_sum(tf.cast(tf.not_equal(history, 0), tf.int32), axis=1) >= 2
+        return cl_student, cl_teacher, pred_student, pred_teacher, usable
+
+    def losses_for(self, history, targets, training: bool) -> dict[str, tf.Tensor]:
+        """Every loss term (unweighted) and the weighted total."""
+        cfg = self.distill_config
+        history = tf.cast(history, tf.int32)
+        targets = tf.cast(targets, tf.int32)
+        # Teacher: inference mode, no gradient to its weights (they are not in the trained variables either).
+        teacher_hidden = tf.stop_gradient(self.teacher.encode(history, training=False))
+        teacher_final = tf.stop_gradient(self.teacher.final_vector(teacher_hidden, history))
+        teacher_items = tf.stop_gradient(self.teacher.item_table.lookup(history))
+
+        student_hidden = self.student.encode(history, training=training)
+        student_final = self.student.final_vector(student_hidden, history)
+        if self.student.readout is None:
+            supervised = tf.not_equal(targets, 0)
+            student_rows = tf.boolean_mask(student_hidden, supervised)
+            teacher_rows = tf.boolean_mask(teacher_hidden, supervised)
+            labels = tf.boolean_mask(targets, supervised)
+        else:
+            student_rows, teacher_rows, labels = student_final, teacher_final, targets[:, -1]
+        student_scores = self.student.item_scores(student_rows)
+        terms = {"ce": softmax_cross_entropy(student_scores, labels)}
+        zero = tf.constant(0.0)
+        terms["kd"] = (
+            soft_target_kd(
+                tf.stop_gradient(self.teacher.item_scores(teacher_rows)), student_scores, cfg.temperature
+            )
+            if cfg.kd_weight
+            else zero
+        )
+        if cfg.cl_weight or cfg.pred_weight:
+            student_items = self.student.item_table.lookup(history)
+            cl_s, cl_t, pred_s, pred_t, usable = self.views(
+                history, student_final, teacher_final, student_items, teacher_items
+            )
+            final_targets = tf.boolean_mask(targets[:, -1], usable)
+            terms["cl"] = info_nce(
+                tf.boolean_mask(cl_s, usable), tf.boolean_mask(cl_t, usable), cfg.cl_temperature
+            )
+            terms["pred"] = softmax_cross_entropy(
+                self.student.item_scores(tf.boolean_mask(pred_s, usable)), final_targets
+            ) + softmax_cross_entropy(
+                self.teacher.item_scores(tf.boolean_mask(pred_t, usable)), final_targets
+            )
+        else:
+            terms["cl"] = terms["pred"] = zero
+        terms["loss"] = (
+            cfg.ce_weight * terms["ce"]
+            + cfg.kd_weight * terms["kd"]
+            + cfg.cl_weight * terms["cl"]
+            + cfg.pred_weight * terms["pred"]
+        )
+        return terms
+
+    def train_step(self, data):
+        history, targets = data
+        variables = self.trained_variables()
+        with tf.GradientTape() as tape:
+            terms = self.losses_for(history, targets, training=True)
+        gradients = tape.gradient(terms["loss"], variables)
+        self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
+        return self._track(terms)
+
+    def test_step(self, data):
+        history, targets = data
+        return self._track(self.losses_for(history, targets, training=False))
+
+    def _track(self, terms: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        for name, tracker in self.trackers.items():
+            tracker.update_state(terms[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}

@@ -1,0 +1,179 @@
+"""Distil a trained teacher into an STP-TT student.
+
+    python -m distill.train_student --teacher artifacts/tmall/teacher --dataset tmall \
+        --out artifacts/tmall/student
+
+
+Writes the student model folder (config.json + weights), vocab.tsv, metrics.json with overall / head / tail
+metrics and the parameter accounting (components, compression ratios, distillation-only heads not counted).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from absl import app, flags
+
+from distill import cli_flags
+from distill.dataset import SequenceDataset
+from distill.distiller import DistillConfig, Distiller
+from distill.model_io import load_model
+from distill.train_teacher import item_counts, split_metrics, train_and_evaluate, training_sequences
+from distill.training import TrainConfig
+from model.keras_setup import keras
+from model.parameters import compression_ratios, parameter_report
+from model.sasrec import SASRec, SASRecConfig
+from runtime.atomic import atomic_write_text
+from runtime.metrics import head_item_mask
+from runtime.vocab import write_vocab
+
+
+def train_student(
+    dataset: SequenceDataset,
+    teacher_dir: str | Path,
+    student_config: SASRecConfig,
+    distill_config: DistillConfig,
+    train_config: TrainConfig,
+    out_dir: str | Path,
+    exclude_history: bool = False,
+    name: str = "student",
+) -> dict:
+    """Distils (or, with only ce_weight set, trains from scratch) a student; returns its metrics.json."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(train_config.seed)
+    teacher = load_model(teacher_dir)
+    if teacher.config.n_items != dataset.n_items:
+        raise ValueError(
+            f"teacher {teacher_dir} was trained on {teacher.config.n_items} items but dataset "
+            f"{dataset.name} has {dataset.n_items}: pass the teacher of this dataset"
+        )
+    student = SASRec(student_config)
+    student.build_for_inference()
+    student.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
+    hot_items = head_item_mask(dataset.train_sequences, dataset.n_items)
+    distiller = Distiller(teacher, student, hot_items, distill_config)
+    distiller.compile(optimizer=keras.optimizers.Adam(train_config.learning_rate))
+    write_vocab(out_dir / "vocab.tsv", dataset.vocab)
+    start = time.time()
+    best, reports = train_and_evaluate(
+        distiller,
+        dataset,
+        training_sequences(dataset, student_config),
+        train_config,
+        out_dir,
+        exclude_history,
+    )
+    teacher_params, student_params = parameter_report(teacher), parameter_report(best)
+    heads = int(sum(np.prod(w.shape) for head in distiller.heads() for w in head.trainable_weights))
+    state = reports["state"]
+    entry = {
+        "name": name,
+        "role": "student",
+        "params": student_params["total"],
+        **compression_ratios(teacher_params, student_params),
+        **split_metrics(reports["test"]),
+        "valid_metrics": reports["valid"]["metrics"],
+        "best_epoch": state["best_epoch"],
+        "epochs": len(state["history"]),
+        "seconds_per_epoch": float(np.mean([e["seconds"] for e in state["history"]]))
+        if state["history"]
+        else None,
+        "distill_config": distill_config.to_dict(),
+    }
+    metrics = {
+        "dataset": dataset.name,
+        "split": dataset.split,
+        "teacher_dir": str(teacher_dir),
+        "config": student_config.to_dict(),
+        "distill_config": distill_config.to_dict(),
+        "train_config": train_config.to_dict(),
+        "exclude_history": exclude_history,
+        "parameters": {"student": student_params, "teacher": teacher_params, "distillation_heads": heads},
+        "seconds": time.time() - start,
+        "models": [entry],
+    }
+    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2))
+    print(json.dumps({key: entry[key] for key in ("params", "compression_table", "compression_model")}))
+    print(json.dumps(entry["metrics"]))
+    return metrics
+
+
+def parse_factors(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",") if part.strip()) if text else ()
+
+
+FLAGS = flags.FLAGS
+
+
+def student_config_from_flags(values: flags.FlagValues, teacher: SASRecConfig) -> SASRecConfig:
+    """The teacher's backbone, with any width/depth flag overriding it, and the STP-TT table settings."""
+    backbone = teacher.to_dict()
+    for name in ("hidden_dim", "num_blocks", "num_heads", "dropout"):
+        if values[name].present:
+            backbone[name] = values[name].value
+    backbone.update(
+        item_table="stp_tt",
+        tt_rank=values.tt_rank,
+        stp_factor=values.stp_factor,
+        tt_num_cores=values.tt_num_cores,
+        tt_item_factors=parse_factors(values.tt_item_factors),
+        tt_dim_factors=parse_factors(values.tt_dim_factors),
+    )
+    return SASRecConfig.from_dict(backbone)
+
+
+def main(argv: Sequence[str]) -> None:
+    del argv
+    dataset = cli_flags.dataset_from_flags(FLAGS)
+    teacher_config = SASRecConfig.from_dict(json.loads((Path(FLAGS.teacher) / "config.json").read_text()))
+    distill_config = DistillConfig(
+        ce_weight=FLAGS.ce_weight,
+        kd_weight=FLAGS.kd_weight,
+        cl_weight=FLAGS.cl_weight,
+        pred_weight=FLAGS.pred_weight,
+        temperature=FLAGS.temperature,
+        cl_temperature=FLAGS.cl_temperature,
+    )
+    train_student(
+        dataset,
+        FLAGS.teacher,
+        student_config_from_flags(FLAGS, teacher_config),
+        distill_config,
+        cli_flags.train_config_from_flags(FLAGS),
+        FLAGS.out or f"artifacts/{dataset.name}/student",
+        exclude_history=FLAGS.exclude_history,
+        name=FLAGS.name,
+    )
+
+
+def define_flags() -> None:
+    cli_flags.define_dataset_flags()
+    cli_flags.define_training_flags()
+    flags.DEFINE_string("teacher", None, "Teacher model folder (from distill.train_teacher).", required=True)
+    flags.DEFINE_string("out", None, "Output folder (default artifacts/<dataset>/student).")
+    flags.DEFINE_string("name", "student", "Name of this student in metrics and reports.")
+    flags.DEFINE_integer("hidden_dim", 64, "Student width d (default: the teacher's).")
+    flags.DEFINE_integer("num_blocks", 2, "Student blocks (default: the teacher's).")
+    flags.DEFINE_integer("num_heads", 1, "Student heads (default: the teacher's).")
+    flags.DEFINE_float("dropout", 0.2, "Student dropout (default: the teacher's).")
+    flags.DEFINE_integer("tt_rank", 16, "TT rank R.")
+    flags.DEFINE_integer("stp_factor", 2, "Semi-tensor-product factor t (1 = plain TT).")
+    flags.DEFINE_integer("tt_num_cores", 2, "Number of TT cores (2 or 3).")
+    flags.DEFINE_string("tt_item_factors", "", "Explicit item factors, e.g. 169,241 (default: automatic).")
+    flags.DEFINE_string("tt_dim_factors", "", "Explicit dimension factors, e.g. 16,8 (default: automatic).")
+    flags.DEFINE_float("ce_weight", 0.2, "Weight of the student's cross-entropy.")
+    flags.DEFINE_float("kd_weight", 0.8, "Weight of soft-target KD (0 = off).")
+    flags.DEFINE_float("cl_weight", 0.2, "Weight of the contrastive recombination term (0 = off).")
+    flags.DEFINE_float("pred_weight", 0.001, "Weight of the predictive recombination term (0 = off).")
+    flags.DEFINE_float("temperature", 1.0, "KD temperature T (the KD term is scaled by T^2).")
+    flags.DEFINE_float("cl_temperature", 0.2, "InfoNCE temperature tau.")
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)
