@@ -14,7 +14,7 @@ def _count(weights) -> int:
 def parameter_report(model) -> dict[str, int]:
     """Parameters of the deployed model by component, and their total (frozen teachers count too).
 
-    The sampler's log q vector is training-only state (not trainable, not exported) and is not counted.
+    The sampler's log q vector and the loss trackers are training-only state (never exported), not counted.
     """
     blocks = model.blocks
     report = {
@@ -32,7 +32,8 @@ def parameter_report(model) -> dict[str, int]:
         "readout": _count(model.readout.weights) if model.readout is not None else 0,
     }
     report["total"] = sum(report[name] for name in COMPONENTS)
-    deployed = _count(model.weights) - _count([model.log_sampling_prob])
+    training_state = [model.log_sampling_prob] + [w for metric in model.metrics for w in metric.weights]
+    deployed = _count(model.weights) - _count(training_state)
     if report["total"] != deployed:
         raise AssertionError(f"parameter components add up to {report['total']} but the model has {deployed}")
     return report
