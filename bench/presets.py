@@ -1,0 +1,48 @@
+"""Model and training settings of every benchmark run, per dataset: the single source for bench commands."""
+
+from __future__ import annotations
+
+from distill.distiller import DistillConfig
+from distill.training import TrainConfig
+
+TEACHERS = {
+    # SASRec+ style on ML-1M: full softmax, L = 200 (the issue's protocol).
+    "ml-1m": (
+        {"max_len": 200, "hidden_dim": 64, "num_blocks": 2, "num_heads": 1, "dropout": 0.2},
+        TrainConfig(epochs=200, batch_size=128, learning_rate=1e-3, patience=5),
+    ),
+    # Tmall: OD-Rec's teacher shape (1 block, 1 head, d = 128), sessions, L = 50.
+    "tmall": (
+        {"max_len": 50, "hidden_dim": 128, "num_blocks": 1, "num_heads": 1, "dropout": 0.3},
+        TrainConfig(epochs=30, batch_size=128, learning_rate=1e-3, patience=3),
+    ),
+    "synthetic": (
+        {"max_len": 50, "hidden_dim": 32, "num_blocks": 2, "num_heads": 1, "dropout": 0.2},
+        TrainConfig(epochs=20, batch_size=128, learning_rate=1e-3, patience=3),
+    ),
+}
+
+# STP-TT tables: ~36x table compression for the main student, ~72x for the high-compression point.
+TABLES = {
+    "tmall": {
+        "main": {"tt_item_factors": (202, 202), "tt_dim_factors": (16, 8), "tt_rank": 40, "stp_factor": 2},
+        "high": {"tt_item_factors": (202, 202), "tt_dim_factors": (16, 8), "tt_rank": 20, "stp_factor": 2},
+    },
+    "ml-1m": {
+        "main": {"tt_item_factors": (59, 58), "tt_dim_factors": (8, 8), "tt_rank": 16, "stp_factor": 2},
+        "high": {"tt_item_factors": (59, 58), "tt_dim_factors": (8, 8), "tt_rank": 8, "stp_factor": 2},
+    },
+    "synthetic": {
+        "main": {"tt_item_factors": (32, 32), "tt_dim_factors": (8, 4), "tt_rank": 8, "stp_factor": 2},
+        "high": {"tt_item_factors": (32, 32), "tt_dim_factors": (8, 4), "tt_rank": 4, "stp_factor": 2},
+    },
+}
+
+# The ablation ladder of the student table in BENCHMARKS.md: name -> (table, loss weights).
+STUDENTS = {
+    "student-scratch": ("main", DistillConfig(ce_weight=1.0, kd_weight=0.0, cl_weight=0.0, pred_weight=0.0)),
+    "student+kd": ("main", DistillConfig(cl_weight=0.0, pred_weight=0.0)),
+    "student+kd+cl": ("main", DistillConfig(pred_weight=0.0)),
+    "student-full": ("main", DistillConfig()),
+    "student-full-high": ("high", DistillConfig()),
+}
