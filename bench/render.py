@@ -1,0 +1,243 @@
+"""Render BENCHMARKS.md from bench/results/*.json (and bench/NOTES.md): `python -m bench.render`.
+
+Every number in BENCHMARKS.md comes from a results file, which records the commit, machine and command.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from runtime.atomic import atomic_write_text
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+OUTPUT = BENCH_DIR.parent / "BENCHMARKS.md"
+METRIC_KEYS = ("HR@10", "NDCG@10", "MRR@10", "HR@20", "NDCG@20", "MRR@20")
+
+
+def fmt(value, digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines + [""]
+
+
+def provenance(result: dict) -> list[str]:
+    machine = result.get("machine", {})
+    return [
+        f"- commit `{result.get('commit')}`; machine: {machine.get('cpu')}, {machine.get('cores')} cores, "
+        f"{machine.get('memory_gb')} GB, accelerator {machine.get('accelerator')}",
+        f"- command: `{result.get('command')}`",
+        "",
+    ]
+
+
+def target_line(name: str, value: float | None, threshold: float, comparison: str = ">=") -> str:
+    if value is None:
+        return f"- {name}: not measured"
+    met = value >= threshold if comparison == ">=" else value <= threshold
+    gap = "" if met else f" (short by {abs(threshold - value):.4f})"
+    return f"- {name}: {value:.4f} {comparison} {threshold:.4f}: {'met' if met else 'MISSED'}{gap}"
+
+
+TEACHER_TARGETS = {
+    "ml-1m": [("NDCG@10", 0.17), ("HR@10", 0.29)],
+    "tmall": [("HR@20", 0.28), ("MRR@20", 0.13)],
+}
+
+
+def teacher_section(result: dict) -> list[str]:
+    dataset = result["dataset"]
+    lines = [f"## Teacher: {dataset} ({result['split']}, full-catalogue ranking, test split)", ""]
+    lines += provenance(result)
+    rows = []
+    for entry in result["models"]:
+        rows.append(
+            [entry["name"], fmt(entry["params"])]
+            + [fmt(entry["metrics"][key]) for key in METRIC_KEYS]
+            + [fmt(entry.get("metrics_tail", {}).get("HR@20")), fmt(entry.get("seconds_per_epoch"), 1)]
+        )
+    lines += table(["model", "params", *METRIC_KEYS, "tail HR@20", "s/epoch"], rows)
+    teacher = next(entry for entry in result["models"] if entry["role"] == "teacher")
+    epochs = teacher.get("epochs")
+    lines.append(
+        f"Teacher config: `{json.dumps(result.get('config'))}`; epochs run {epochs}, best epoch "
+        f"{teacher.get('best_epoch')} (selected on validation NDCG@10)."
+    )
+    lines.append("")
+    for key, threshold in TEACHER_TARGETS.get(dataset, []):
+        lines.append(target_line(f"teacher {key}", teacher["metrics"][key], threshold))
+    return lines + [""]
+
+
+def student_section(result: dict) -> list[str]:
+    dataset = result["dataset"]
+    lines = [f"## Student ladder: {dataset} (STP-TT item table, test split)", ""]
+    lines += provenance(result)
+    teacher = next(entry for entry in result["models"] if entry["role"] == "teacher")
+    header = [
+        "model",
+        "params",
+        "table x",
+        "model x",
+        "HR@10",
+        "NDCG@10",
+        "HR@20",
+        "NDCG@20",
+        "MRR@20",
+        "head HR@20",
+        "tail HR@20",
+        "tail MRR@20",
+    ]
+    rows = []
+    for entry in result["models"]:
+        metrics, head, tail = entry["metrics"], entry.get("metrics_head", {}), entry.get("metrics_tail", {})
+        rows.append(
+            [
+                entry["name"],
+                fmt(entry["params"]),
+                fmt(entry.get("compression_table"), 1),
+                fmt(entry.get("compression_model"), 1),
+                fmt(metrics["HR@10"]),
+                fmt(metrics["NDCG@10"]),
+                fmt(metrics["HR@20"]),
+                fmt(metrics["NDCG@20"]),
+                fmt(metrics["MRR@20"]),
+                fmt(head.get("HR@20")),
+                fmt(tail.get("HR@20")),
+                fmt(tail.get("MRR@20")),
+            ]
+        )
+    lines += table(header, rows)
+    students = {entry["name"]: entry for entry in result["models"] if entry["role"] == "student"}
+    full, scratch = students.get("student-full"), students.get("student-scratch")
+    if full:
+        lines.append(target_line("full student table compression", full["compression_table"], 30.0))
+        for key in ("HR@20", "MRR@20"):
+            ratio = full["metrics"][key] / teacher["metrics"][key]
+            lines.append(target_line(f"full student {key} / teacher {key}", ratio, 0.97))
+    if full and scratch:
+        lines.append(
+            target_line(
+                "full student NDCG@20 - from-scratch NDCG@20",
+                full["metrics"]["NDCG@20"] - scratch["metrics"]["NDCG@20"],
+                0.0,
+            )
+        )
+    high = students.get("student-full-high")
+    if high:
+        lines.append(
+            target_line("high-compression point, table compression", high["compression_table"], 60.0)
+        )
+    return lines + [""]
+
+
+def export_section(result: dict) -> list[str]:
+    dataset = result["dataset"]
+    lines = [f"## On-device export: {dataset} (LiteRT, metrics computed by running the flatbuffers)", ""]
+    lines += provenance(result)
+    rows = []
+    for entry in result["models"]:
+        parity, latency = entry.get("parity", {}), entry.get("latency_ms", {})
+        rows.append(
+            [
+                entry["name"],
+                entry["variant"],
+                fmt(entry["bytes"]),
+                fmt(entry["metrics"].get("NDCG@10")),
+                fmt(entry["metrics"].get("NDCG@20")),
+                fmt(entry["metrics"].get("HR@20")),
+                fmt(parity.get("max_rel_err"), 2) if parity.get("max_rel_err") is not None else "–",
+                fmt(parity.get("top10_agreement"), 3),
+                fmt(latency.get("p50"), 3),
+                fmt(latency.get("p95"), 3),
+                "; ".join(entry.get("flags", [])) or "",
+            ]
+        )
+    header = [
+        "model",
+        "variant",
+        "bytes",
+        "NDCG@10",
+        "NDCG@20",
+        "HR@20",
+        "max rel err",
+        "top-10 agree",
+        "p50 ms",
+        "p95 ms",
+        "flags",
+    ]
+    lines += table(header, rows)
+    by_key = {(entry["role"], entry["variant"]): entry for entry in result["models"]}
+    teacher = by_key.get(("teacher", "fp32"))
+    student_int8 = by_key.get(("student", "full_int8")) or by_key.get(("student", "dynamic_int8"))
+    student_fp32 = by_key.get(("student", "fp32"))
+    if teacher and student_int8:
+        lines.append(
+            target_line(
+                "student int8 bytes / teacher fp32 bytes",
+                student_int8["bytes"] / teacher["bytes"],
+                1 / 50,
+                "<=",
+            )
+        )
+        lines.append(
+            target_line(
+                "student int8 NDCG@20 / teacher fp32 NDCG@20",
+                student_int8["metrics"]["NDCG@20"] / teacher["metrics"]["NDCG@20"],
+                0.97,
+            )
+        )
+    if teacher and student_fp32:
+        lines.append(
+            target_line(
+                "student fp32 p50 ms (<= teacher fp32 p50)",
+                student_fp32["latency_ms"]["p50"],
+                teacher["latency_ms"]["p50"],
+                "<=",
+            )
+        )
+    for plot in sorted(RESULTS_DIR.glob(f"{dataset}-export*.png")):
+        lines += ["", f"![{plot.stem}](bench/results/{plot.name})"]
+    return lines + [""]
+
+
+SECTIONS: list[tuple[str, Callable[[dict], list[str]]]] = [
+    ("teacher", teacher_section),
+    ("student", student_section),
+    ("export", export_section),
+]
+
+
+def render() -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `python -m bench.render` from `bench/results/*.json`; each section names the commit, "
+        "the machine and the command that produced its numbers. Re-run a stage with its command (runs resume "
+        "from their checkpoints), then re-render.",
+        "",
+    ]
+    for dataset in ("ml-1m", "tmall", "synthetic"):
+        for stage, section in SECTIONS:
+            path = RESULTS_DIR / f"{dataset}-{stage}.json"
+            if path.exists():
+                lines += section(json.loads(path.read_text()))
+    notes = BENCH_DIR / "NOTES.md"
+    if notes.exists():
+        lines += [notes.read_text().rstrip(), ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    atomic_write_text(OUTPUT, render())
+    print(f"wrote {OUTPUT}")
