@@ -93,6 +93,12 @@ class STPTTEmbedding(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        sizes = {"num_rows": num_rows, "embedding_dim": embedding_dim, "tt_rank": tt_rank}
+        for name, value in {**sizes, "stp_factor": stp_factor}.items():
+            if value < 1:
+                raise ValueError(f"STPTTEmbedding needs {name} >= 1, got {name}={value}")
+        if not item_factors and num_cores not in (2, 3):
+            raise ValueError(f"STPTTEmbedding supports num_cores=2 or 3, got num_cores={num_cores}")
         item_factors = tuple(item_factors) if item_factors else balanced_factors(num_rows, num_cores)
         dim_factors = tuple(dim_factors) if dim_factors else exact_factors(embedding_dim, len(item_factors))
         if len(item_factors) not in (2, 3) or len(dim_factors) != len(item_factors):
