@@ -78,10 +78,11 @@ for component in "${components[@]}"; do
   esac
 done
 
-if [[ ${#missing[@]} -eq 0 && ${#missing_lean[@]} -eq 0 ]]; then
+to_install=("${missing_lean[@]}" "${missing[@]}")
+if [[ ${#to_install[@]} -eq 0 ]]; then
   echo "install_system_deps.sh: nothing to install for: ${components[*]}"
 else
-  echo "install_system_deps.sh: missing for ${components[*]}: ${missing[*]} ${missing_lean[*]}"
+  echo "install_system_deps.sh: missing for ${components[*]}: ${to_install[*]}"
   if [[ "$check_only" -eq 1 ]]; then
     exit 1
   fi
@@ -89,14 +90,14 @@ else
   if [[ "$(id -u)" -ne 0 ]]; then
     if ! command -v sudo >/dev/null 2>&1; then
       echo "install_system_deps.sh: not root and sudo is absent; as root run:" \
-        "apt-get update && apt-get install -y ${missing[*]} ${missing_lean[*]}" >&2
+        "apt-get update && apt-get install -y ${to_install[*]}" >&2
       exit 2
     fi
     sudo_cmd=(sudo)
   fi
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "install_system_deps.sh: apt-get not found; this script supports Debian-based systems only." \
-      "Install the equivalents of: ${missing[*]} ${missing_lean[*]}" >&2
+      "Install the equivalents of: ${to_install[*]}" >&2
     exit 2
   fi
   export DEBIAN_FRONTEND=noninteractive
