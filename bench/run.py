@@ -9,6 +9,7 @@ can be interrupted and the same command given again.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from bench.presets import STUDENTS, TABLES, TEACHERS
 from distill.registry import load_dataset
 from distill.train_student import train_student
 from distill.train_teacher import train_teacher
+from distill.training import TrainConfig
 from model.sasrec import SASRecConfig
 from runtime.atomic import atomic_write_text
 from runtime.provenance import command_line, git_commit, machine_info
@@ -39,14 +41,17 @@ def provenance(dataset, config: dict, train_config: dict) -> dict:
     }
 
 
-def teacher_config(dataset, name: str) -> tuple[SASRecConfig, object]:
+def teacher_config(dataset, name: str, epochs: int | None = None) -> tuple[SASRecConfig, TrainConfig]:
+    """The preset of `name`; `epochs` caps training (a run stopped early is then evaluated as it stands)."""
     backbone, train_config = TEACHERS[name]
+    if epochs is not None:
+        train_config = dataclasses.replace(train_config, epochs=epochs)
     return SASRecConfig(n_items=dataset.n_items, **backbone), train_config
 
 
-def run_teacher(name: str, runs_dir: Path, data_dir: str | None) -> dict:
+def run_teacher(name: str, runs_dir: Path, data_dir: str | None, epochs: int | None = None) -> dict:
     dataset = load_dataset(name, data_dir=data_dir)
-    config, train_config = teacher_config(dataset, name)
+    config, train_config = teacher_config(dataset, name, epochs)
     metrics = train_teacher(dataset, config, train_config, runs_dir / name / "teacher")
     result = provenance(dataset, config.to_dict(), train_config.to_dict())
     result["models"] = metrics["models"]
@@ -54,9 +59,11 @@ def run_teacher(name: str, runs_dir: Path, data_dir: str | None) -> dict:
     return result
 
 
-def run_students(name: str, runs_dir: Path, data_dir: str | None, variants: Sequence[str]) -> dict:
+def run_students(
+    name: str, runs_dir: Path, data_dir: str | None, variants: Sequence[str], epochs: int | None = None
+) -> dict:
     dataset = load_dataset(name, data_dir=data_dir)
-    config, train_config = teacher_config(dataset, name)
+    config, train_config = teacher_config(dataset, name, epochs)
     teacher_dir = runs_dir / name / "teacher"
     teacher_metrics = json.loads((teacher_dir / "metrics.json").read_text())
     result = provenance(dataset, config.to_dict(), train_config.to_dict())
@@ -98,9 +105,11 @@ def main(argv: Sequence[str]) -> None:
     del argv
     runs_dir = Path(FLAGS.runs_dir)
     if FLAGS.stage == "teacher":
-        write_result(f"{FLAGS.dataset}-teacher", run_teacher(FLAGS.dataset, runs_dir, FLAGS.data_dir))
+        write_result(
+            f"{FLAGS.dataset}-teacher", run_teacher(FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.epochs)
+        )
     else:
-        run_students(FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.variants)
+        run_students(FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.variants, FLAGS.epochs)
 
 
 if __name__ == "__main__":
@@ -110,5 +119,8 @@ if __name__ == "__main__":
         "data_dir", None, "Benchmark data folder (default: $ODREC_DATA_DIR, then ../shared/data)."
     )
     flags.DEFINE_string("runs_dir", "artifacts/bench", "Where model folders (checkpoints, logs) are kept.")
+    flags.DEFINE_integer(
+        "epochs", None, "Cap on epochs (default: the preset's); a finished run is only evaluated."
+    )
     flags.DEFINE_list("variants", list(STUDENTS), "Student variants to train, in order.")
     app.run(main)
