@@ -191,7 +191,9 @@ class SASRec(keras.Model):
         padding_mask = tf.cast(tf.not_equal(history, 0), tf.float32)[..., None]
         length = tf.shape(history)[1]
         items = self.item_table.lookup(history) * (self.config.hidden_dim**0.5)
-        positions = self.position_embedding(tf.range(length))[None, :, :]
+        # Positions count from the right end of the max_len window, so a shorter input reads exactly like the
+        # same history left-padded to max_len (identical to tf.range(length) when length == max_len).
+        positions = self.position_embedding(tf.range(length) + (self.config.max_len - length))[None, :, :]
         hidden = self.embedding_dropout(items + positions, training=training) * padding_mask
         causal = tf.linalg.band_part(tf.ones([length, length], tf.bool), -1, 0)
         key_mask = tf.not_equal(history, 0)[:, None, :]
