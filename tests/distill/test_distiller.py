@@ -1,0 +1,229 @@
+"""The OD-Rec Distiller: hot/cold split, recombined views, gradients to every core, frozen teacher."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from distill.distiller import DistillConfig, Distiller
+from distill.pipeline import shifted_training_arrays, training_dataset
+from model.keras_setup import keras, tf
+from model.losses import softmax_cross_entropy
+from model.sasrec import SASRec
+from runtime.history import encode_batch
+from runtime.metrics import head_item_mask
+from tests.conftest import tiny_sasrec_config
+
+N_ITEMS = 20
+HOT = {1, 2, 3, 4}
+# Full sequences; the model reads all but the last item. Rows 0 and 4 mix hot and cold items, row 1 is
+# hot-only, row 2 cold-only, row 3 has one input item (unusable for the contrastive and predictive terms).
+SEQUENCES = [
+    [1, 2, 10, 11, 12, 7],
+    [1, 3, 4, 2],
+    [10, 15, 16, 9],
+    [5, 6],
+    [3, 14, 2, 17, 4, 8],
+]
+STUDENT_TABLES = [
+    pytest.param({"tt_rank": 2, "stp_factor": 1}, id="2cores-t1"),
+    pytest.param({"tt_rank": 4, "stp_factor": 2}, id="2cores-t2"),
+    pytest.param(
+        {"tt_rank": 4, "stp_factor": 2, "tt_item_factors": (3, 7, 1), "tt_dim_factors": (1, 2, 2)},
+        id="3cores-t2",
+    ),
+]
+
+
+def hot_items() -> np.ndarray:
+    mask = np.zeros(N_ITEMS + 1, dtype=bool)
+    mask[sorted(HOT)] = True
+    return mask
+
+
+def batch() -> tuple[tf.Tensor, tf.Tensor]:
+    inputs, targets = shifted_training_arrays([np.array(s) for s in SEQUENCES], max_len=8)
+    return tf.constant(inputs), tf.constant(targets)
+
+
+def make_distiller(student_table: dict | None = None, config: DistillConfig | None = None, seed: int = 0):
+    """Teacher d = 8 (dense), student d = 4 (STP-TT): the views must map between the two widths."""
+    keras.utils.set_random_seed(seed)
+    teacher = SASRec(tiny_sasrec_config(n_items=N_ITEMS, hidden_dim=8)).build_for_inference()
+    table = student_table or {"tt_rank": 4, "stp_factor": 2}
+    student = SASRec(
+        tiny_sasrec_config(n_items=N_ITEMS, hidden_dim=4, item_table="stp_tt", **table)
+    ).build_for_inference()
+    return Distiller(teacher, student, hot_items(), config or DistillConfig())
+
+
+def test_hot_cold_masks_on_a_hand_made_batch():
+    distiller = make_distiller()
+    history, _ = batch()
+    hot, cold = distiller.hot_cold_masks(history)
+    F, T = False, True
+    expected_hot = [
+        [F, F, F, T, T, F, F, F],
+        [F, F, F, F, F, T, T, T],
+        [F, F, F, F, F, F, F, F],
+        [F, F, F, F, F, F, F, F],
+        [F, F, F, T, F, T, F, T],
+    ]
+    expected_cold = [
+        [F, F, F, F, F, T, T, T],
+        [F, F, F, F, F, F, F, F],
+        [F, F, F, F, F, T, T, T],
+        [F, F, F, F, F, F, F, T],
+        [F, F, F, F, T, F, T, F],
+    ]
+    np.testing.assert_array_equal(hot.numpy(), expected_hot)
+    np.testing.assert_array_equal(cold.numpy(), expected_cold)
+
+
+def test_views_recombine_across_models_and_pass_pure_sequences_through():
+    distiller = make_distiller()
+    teacher, student = distiller.teacher, distiller.student
+    history, _ = batch()
+    student_final = student.final_vector(student.encode(history), history)
+    teacher_final = teacher.final_vector(teacher.encode(history), history)
+    student_items = student.item_table.lookup(history)
+    teacher_items = teacher.item_table.lookup(history)
+    views = distiller.views(history, student_final, teacher_final, student_items, teacher_items)
+    cl_s, cl_t, pred_s, pred_t, usable = (view.numpy() for view in views)
+    assert cl_s.shape == cl_t.shape == pred_s.shape == (5, 4)
+    assert pred_t.shape == (5, 8)
+    np.testing.assert_array_equal(usable, [True, True, True, False, True])
+
+    pure, mixed = [1, 2, 3], [0, 4]
+    student_final, teacher_final = student_final.numpy(), teacher_final.numpy()
+    np.testing.assert_allclose(cl_s[pure], student_final[pure], atol=1e-6)
+    np.testing.assert_allclose(pred_s[pure], student_final[pure], atol=1e-6)
+    np.testing.assert_allclose(pred_t[pure], teacher_final[pure], atol=1e-6)
+    pure_projection = distiller.teacher_pure_projection.kernel.numpy()
+    np.testing.assert_allclose(cl_t[pure], teacher_final[pure] @ pure_projection, atol=1e-5)
+
+    # Mixed sequences: [hot_S ; cold_T] on the student side, [hot_T ; cold_S] on the teacher side.
+    hot, cold = distiller.hot_cold_masks(history)
+    hot_s = distiller.student_hot_readout(student_items, hot).numpy()
+    cold_s = distiller.student_cold_readout(student_items, cold).numpy()
+    hot_t = distiller.teacher_hot_readout(teacher_items, hot).numpy()
+    cold_t = distiller.teacher_cold_readout(teacher_items, cold).numpy()
+    student_mix = np.concatenate([hot_s, cold_t], axis=1)[mixed]
+    teacher_mix = np.concatenate([hot_t, cold_s], axis=1)[mixed]
+    np.testing.assert_allclose(cl_s[mixed], student_mix @ distiller.student_view_cl.kernel.numpy(), atol=1e-5)
+    np.testing.assert_allclose(cl_t[mixed], teacher_mix @ distiller.teacher_view_cl.kernel.numpy(), atol=1e-5)
+    np.testing.assert_allclose(
+        pred_s[mixed], student_mix @ distiller.student_view_pred.kernel.numpy(), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        pred_t[mixed], teacher_mix @ distiller.teacher_view_pred.kernel.numpy(), atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("student_table", STUDENT_TABLES)
+def test_every_core_gets_a_gradient_from_every_term(student_table):
+    distiller = make_distiller(student_table)
+    cores = distiller.student.item_table.cores
+    assert len(cores) == (3 if "tt_item_factors" in student_table else 2)
+    history, targets = batch()
+    with tf.GradientTape(persistent=True) as tape:
+        terms = distiller.losses_for(history, targets, training=False)
+    for term in ("ce", "kd", "cl", "pred"):
+        gradients = tape.gradient(terms[term], cores)
+        for index, gradient in enumerate(gradients):
+            assert gradient is not None, f"{term} does not reach core {index}"
+            gradient = tf.convert_to_tensor(gradient).numpy()
+            assert np.abs(gradient).max() > 0, f"{term}: zero gradient on core {index}"
+    # The heads learn too, the teacher's hot/cold readouts included (the reference never trained them).
+    for head in (distiller.teacher_hot_readout, distiller.teacher_cold_readout, distiller.student_view_cl):
+        gradients = tape.gradient(terms["cl"], head.trainable_variables)
+        assert any(np.abs(tf.convert_to_tensor(g).numpy()).max() > 0 for g in gradients if g is not None)
+
+
+def test_trained_variables_are_the_student_and_heads_never_the_teacher():
+    distiller = make_distiller()
+    trained = {variable.ref() for variable in distiller.trained_variables()}
+    assert {variable.ref() for variable in distiller.student.trainable_variables} <= trained
+    assert not trained & {variable.ref() for variable in distiller.teacher.weights}
+    assert not distiller.teacher.trainable
+
+
+def test_loss_is_the_weighted_sum_and_zero_weights_switch_terms_off():
+    config = DistillConfig(ce_weight=0.3, kd_weight=0.5, cl_weight=0.7, pred_weight=0.11, temperature=2.0)
+    history, targets = batch()
+    terms = make_distiller(config=config).losses_for(history, targets, training=False)
+    terms = {name: float(value) for name, value in terms.items()}
+    assert terms["loss"] == pytest.approx(
+        0.3 * terms["ce"] + 0.5 * terms["kd"] + 0.7 * terms["cl"] + 0.11 * terms["pred"], rel=1e-5
+    )
+    assert min(terms["ce"], terms["kd"], terms["cl"], terms["pred"]) > 0
+
+    ce_only = make_distiller(config=DistillConfig(ce_weight=1.0, kd_weight=0, cl_weight=0, pred_weight=0))
+    terms = ce_only.losses_for(history, targets, False)
+    assert float(terms["kd"]) == float(terms["cl"]) == float(terms["pred"]) == 0.0
+    vectors, labels = ce_only.student.training_vectors(history, targets, training=False)
+    expected_ce = softmax_cross_entropy(ce_only.student.item_scores(vectors), labels)
+    assert float(terms["loss"]) == pytest.approx(float(expected_ce), rel=1e-5)
+
+
+def test_call_delegates_to_the_student():
+    distiller = make_distiller()
+    history, _ = batch()
+    np.testing.assert_array_equal(distiller(history).numpy(), distiller.student(history).numpy())
+
+
+def test_teacher_and_student_must_share_readout_and_catalogue():
+    teacher = SASRec(tiny_sasrec_config(n_items=N_ITEMS)).build_for_inference()
+    other = SASRec(tiny_sasrec_config(n_items=N_ITEMS, readout="attention")).build_for_inference()
+    with pytest.raises(ValueError, match="readout"):
+        Distiller(teacher, other, hot_items(), DistillConfig())
+    smaller = SASRec(tiny_sasrec_config(n_items=N_ITEMS - 1)).build_for_inference()
+    with pytest.raises(ValueError, match="catalogue"):
+        Distiller(teacher, smaller, np.zeros(N_ITEMS, bool), DistillConfig())
+
+
+def test_a_distillation_epoch_keeps_the_teacher_bit_identical_and_changes_the_student():
+    distiller = make_distiller()
+    # run_eagerly: the same fit loop and train_step, without minutes of graph tracing on a small CI machine.
+    distiller.compile(optimizer=keras.optimizers.Adam(1e-2), run_eagerly=True)
+    teacher_before = [weight.numpy().copy() for weight in distiller.teacher.weights]
+    student_before = [weight.numpy().copy() for weight in distiller.student.trainable_weights]
+    data = training_dataset([np.array(s) for s in SEQUENCES], max_len=8, batch_size=2, seed=0)
+    logs = distiller.fit(data, epochs=1, verbose=0).history
+    assert set(logs) == {"loss", "ce", "kd", "cl", "pred"}
+    for before, after in zip(teacher_before, distiller.teacher.weights, strict=True):
+        np.testing.assert_array_equal(after.numpy(), before)
+    changed = [
+        not np.array_equal(before, after.numpy())
+        for before, after in zip(student_before, distiller.student.trainable_weights, strict=True)
+    ]
+    assert all(changed[: len(distiller.student.item_table.cores)]), "an STP-TT core did not change"
+    assert sum(changed) >= len(changed) - 1
+
+
+def validation_batch(dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Validation prefixes as model inputs; only the last position carries the target."""
+    history = encode_batch([p.tolist() for p in dataset.valid_prefixes], 8)
+    targets = np.zeros_like(history)
+    targets[:, -1] = dataset.valid_targets
+    return history, targets
+
+
+def test_a_short_distillation_run_lowers_the_validation_loss(tiny_dataset):
+    n_items = tiny_dataset.n_items
+    sequences = list(tiny_dataset.train_sequences)
+    keras.utils.set_random_seed(0)
+    teacher = SASRec(tiny_sasrec_config(n_items=n_items)).build_for_inference()
+    teacher.compile(optimizer=keras.optimizers.Adam(1e-2), run_eagerly=True)
+    teacher.fit(training_dataset(sequences, 8, 32, seed=0), epochs=3, verbose=0)
+    student = SASRec(tiny_sasrec_config(n_items=n_items, item_table="stp_tt")).build_for_inference()
+    distiller = Distiller(
+        teacher, student, head_item_mask(sequences, n_items), DistillConfig(pred_weight=0.1)
+    )
+    distiller.compile(optimizer=keras.optimizers.Adam(1e-2), run_eagerly=True)
+    history, targets = validation_batch(tiny_dataset)
+    before = distiller.losses_for(history, targets, training=False)
+    distiller.fit(training_dataset(sequences, 8, 32, seed=0), epochs=3, verbose=0)
+    after = distiller.losses_for(history, targets, training=False)
+    assert float(after["loss"]) < float(before["loss"])
+    assert float(after["ce"]) < float(before["ce"])
