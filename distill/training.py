@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from distill.pipeline import EpochBatches
 from model.keras_setup import keras, tf
 from runtime.atomic import atomic_write_text
 
@@ -94,14 +95,38 @@ class ValidationCheckpoint(keras.callbacks.Callback):
         )
         self.checkpoint.epoch.assign(epoch + 1)
         self.manager.save(checkpoint_number=epoch + 1)
+        # Written after the checkpoint: a crash in between leaves a state one epoch behind, and resume then
+        # restores the (still kept) checkpoint of the state's epoch, so the two always agree.
+        self.state["epoch"] = epoch + 1
         atomic_write_text(self.out_dir / STATE_FILE, json.dumps(self.state, indent=2))
         if self.state["wait"] >= self.patience:
             self.model.stop_training = True
 
 
+def _restore(
+    checkpoint: tf.train.Checkpoint, manager: tf.train.CheckpointManager, state_path: Path, state: dict
+) -> dict:
+    """Restores the checkpoint that matches the saved state (the newest one when there is no state file)."""
+    if not state_path.exists():
+        checkpoint.restore(manager.latest_checkpoint)
+        state["resumed_from_epoch"] = int(checkpoint.epoch.numpy())
+        return state
+    state = json.loads(state_path.read_text())
+    epoch = int(state.get("epoch", len(state["history"])))
+    matching = [path for path in manager.checkpoints if path.rsplit("-", 1)[-1] == str(epoch)]
+    if not matching:
+        raise RuntimeError(
+            f"{state_path} records epoch {epoch} but {manager.directory} holds {manager.checkpoints}; the "
+            "folder was edited by hand or two runs wrote to it: delete it to start again"
+        )
+    checkpoint.restore(matching[0])
+    state["resumed_from_epoch"] = epoch
+    return state
+
+
 def fit(
     model: keras.Model,
-    train_data: tf.data.Dataset,
+    train_data: tf.data.Dataset | EpochBatches,
     validate: Callable[[], dict],
     save_best: Callable[[], None],
     out_dir: str | Path,
@@ -111,8 +136,16 @@ def fit(
 
     Construction order is the caller's: data -> model built -> compile -> this (restore -> fit).
 
+    Args:
+        train_data: `distill.pipeline.EpochBatches`, or a dataset from `distill.pipeline.training_dataset`
+            (its `.epoch_batches` is used): epoch e then has the same batch order whether or not the process
+            restarted. Any other `tf.data.Dataset` is iterated as is, so its order after a resume is its own.
+
     Returns:
         The training state: best validation score and epoch, per-epoch history, seconds.
+
+    Raises:
+        TrainingDivergedError: the loss became NaN or infinite; the last good checkpoint is kept.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -122,12 +155,8 @@ def fit(
     manager = tf.train.CheckpointManager(checkpoint, str(out_dir / "checkpoints"), max_to_keep=2)
     state = {"best": -1.0, "best_epoch": 0, "wait": 0, "history": [], "resumed_from_epoch": 0}
     if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint)
-        state_path = out_dir / STATE_FILE
-        if state_path.exists():
-            state = json.loads(state_path.read_text())
-        state["resumed_from_epoch"] = int(checkpoint.epoch.numpy())
-        print(f"Resuming from {manager.latest_checkpoint} (epoch {state['resumed_from_epoch']})")
+        state = _restore(checkpoint, manager, out_dir / STATE_FILE, state)
+        print(f"Resuming from {manager.directory} at epoch {state['resumed_from_epoch']}")
     initial_epoch = int(checkpoint.epoch.numpy())
     state.pop("diverged", None)
     if state["wait"] >= config.patience or initial_epoch >= config.epochs:
@@ -137,8 +166,22 @@ def fit(
         ValidationCheckpoint(out_dir, validate, save_best, config.patience, checkpoint, manager, state),
         keras.callbacks.TensorBoard(log_dir=str(out_dir / "logs"), update_freq="epoch"),
     ]
+    batches = (
+        train_data if isinstance(train_data, EpochBatches) else getattr(train_data, "epoch_batches", None)
+    )
+    if batches is not None:
+        data, steps_per_epoch = batches.epochs(initial_epoch, config.epochs), batches.steps_per_epoch
+    else:
+        data, steps_per_epoch = train_data, None
     start = time.time()
-    model.fit(train_data, epochs=config.epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=1)
+    model.fit(
+        data,
+        epochs=config.epochs,
+        initial_epoch=initial_epoch,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks,
+        verbose=1,
+    )
     state["seconds"] = state.get("seconds", 0.0) + time.time() - start
     atomic_write_text(out_dir / STATE_FILE, json.dumps(state, indent=2))
     return state

@@ -1,0 +1,197 @@
+"""Crash safety of training: SIGKILL and rerun gives the uninterrupted result, the epoch order does not depend
+on the process, a NaN loss keeps the last good checkpoint, and a failing write never replaces a good file."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from distill import model_io
+from distill.pipeline import EpochBatches, training_batches, training_dataset
+from distill.train_teacher import train_teacher
+from distill.training import STATE_FILE, TrainConfig, TrainingDivergedError, fit
+from model.keras_setup import keras
+from model.sasrec import SASRec
+from tests.conftest import tiny_sasrec_config
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+# Metrics of a resumed run may differ from an uninterrupted one by float round-off only (same data order, same
+# dropout masks are not guaranteed, so the subprocess test runs with dropout 0); measured difference: 0.0.
+RESUME_TOLERANCE = 1e-6
+TINY_FLAGS = [
+    "--dataset=synthetic",
+    "--epochs=3",
+    "--patience=5",
+    "--hidden_dim=8",
+    "--max_len=10",
+    "--num_blocks=1",
+    "--batch_size=16",
+    "--dropout=0.0",
+]
+
+
+def _ranking_results(metrics: dict) -> list[dict]:
+    """What a user compares between runs: every model's metrics and the chosen epoch, not the timings."""
+    keys = ("name", "metrics", "valid_metrics", "metrics_head", "metrics_tail", "best_epoch", "epochs")
+    return [{key: entry.get(key) for key in keys} for entry in metrics["models"]]
+
+
+def _assert_same_results(resumed: dict, uninterrupted: dict) -> None:
+    for got, expected in zip(_ranking_results(resumed), _ranking_results(uninterrupted), strict=True):
+        assert (got["name"], got["best_epoch"], got["epochs"]) == (
+            expected["name"],
+            expected["best_epoch"],
+            expected["epochs"],
+        )
+        for key in ("metrics", "valid_metrics", "metrics_head", "metrics_tail"):
+            assert got[key] == pytest.approx(expected[key], abs=RESUME_TOLERANCE), (got["name"], key)
+
+
+def _environment() -> dict:
+    return {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
+
+
+def _train_command(out_dir: Path) -> list[str]:
+    return [sys.executable, "-m", "distill.train_teacher", *TINY_FLAGS, f"--out={out_dir}"]
+
+
+@pytest.mark.slow
+def test_sigkill_mid_epoch_then_rerun_matches_uninterrupted_run(tmp_path: Path) -> None:
+    uninterrupted, interrupted = tmp_path / "uninterrupted", tmp_path / "interrupted"
+    log = open(tmp_path / "killed.log", "w")  # noqa: SIM115 (closed below, after the kill)
+    process = subprocess.Popen(
+        _train_command(interrupted), cwd=REPOSITORY, env=_environment(), stdout=log, stderr=subprocess.STDOUT
+    )
+    state_path = interrupted / STATE_FILE
+    deadline = time.time() + 300
+    while not state_path.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # well into epoch 2 (125 steps), before its checkpoint
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    log.close()
+    assert process.returncode == -signal.SIGKILL, (tmp_path / "killed.log").read_text()[-2000:]
+    assert json.loads(state_path.read_text())["epoch"] == 1
+    assert not (interrupted / "metrics.json").exists()
+    assert not list((interrupted / "checkpoints").glob("ckpt-2*")), "killed too late: epoch 2 had finished"
+
+    for out_dir in (interrupted, uninterrupted):
+        result = subprocess.run(
+            _train_command(out_dir), cwd=REPOSITORY, env=_environment(), capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        if out_dir == interrupted:
+            assert "Resuming from" in result.stdout and "at epoch 1" in result.stdout
+    resumed = json.loads((interrupted / "metrics.json").read_text())
+    expected = json.loads((uninterrupted / "metrics.json").read_text())
+    _assert_same_results(resumed, expected)
+
+
+def _train_tiny(dataset, out_dir: Path, epochs: int, dropout: float = 0.0) -> dict:
+    config = tiny_sasrec_config(n_items=dataset.n_items, dropout=dropout)
+    return train_teacher(
+        dataset, config, TrainConfig(epochs=epochs, batch_size=16, patience=5), out_dir, with_baselines=False
+    )
+
+
+def test_stop_after_an_epoch_then_resume_matches_uninterrupted_run(tiny_dataset, tmp_path: Path) -> None:
+    """Fast in-process variant of the SIGKILL test: a new model object restarts every RNG and iterator."""
+    _train_tiny(tiny_dataset, tmp_path / "resumed", epochs=1)
+    resumed = _train_tiny(tiny_dataset, tmp_path / "resumed", epochs=2)
+    uninterrupted = _train_tiny(tiny_dataset, tmp_path / "uninterrupted", epochs=2)
+    assert json.loads((tmp_path / "resumed" / STATE_FILE).read_text())["resumed_from_epoch"] == 1
+    _assert_same_results(resumed, uninterrupted)
+
+
+def test_epoch_order_depends_on_seed_and_epoch_only() -> None:
+    sequences = [np.array([item, item + 100]) for item in range(1, 40)]
+    batches = training_batches(sequences, max_len=1, batch_size=8, seed=3)
+
+    def rows(dataset) -> list[int]:
+        return [int(value) for inputs, _ in dataset.as_numpy_iterator() for value in inputs[:, 0]]
+
+    three_epochs = rows(batches.epochs(0, 3))
+    per_epoch = [rows(batches.epochs(epoch, epoch + 1)) for epoch in range(3)]
+    assert three_epochs == per_epoch[0] + per_epoch[1] + per_epoch[2]
+    assert rows(batches.epochs(2, 3)) == per_epoch[2]  # a "restarted process" starting at epoch 2
+    assert per_epoch[0] != per_epoch[1] and sorted(per_epoch[0]) == sorted(per_epoch[1]) == list(range(1, 40))
+    assert rows(training_batches(sequences, 1, 8, seed=4).epochs(0, 1)) != per_epoch[0]
+    assert len(list(batches.epochs(0, 2))) == 2 * batches.steps_per_epoch == 10
+    unshuffled = training_batches(sequences, 1, 8, seed=3, shuffle=False)
+    assert rows(unshuffled.epochs(1, 2)) == list(range(1, 40))
+
+
+def test_training_dataset_carries_its_epoch_batches() -> None:
+    dataset = training_dataset([np.array([1, 2, 3])], max_len=2, batch_size=4, seed=0)
+    assert isinstance(dataset.epoch_batches, EpochBatches)
+    np.testing.assert_array_equal(dataset.epoch_batches.inputs, [[1, 2]])
+
+
+def _compiled_tiny_model(n_items: int, learning_rate) -> SASRec:
+    keras.utils.set_random_seed(0)
+    model = SASRec(tiny_sasrec_config(n_items=n_items))
+    model.build_for_inference()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    return model
+
+
+def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(
+    tiny_dataset, tmp_path: Path
+) -> None:
+    data = training_batches(tiny_dataset.train_sequences, 8, batch_size=16, seed=0)
+    saved = []
+    validate = lambda: {"metrics": {"NDCG@10": 0.1, "HR@10": 0.2}}  # noqa: E731
+    good = _compiled_tiny_model(tiny_dataset.n_items, 1e-3)
+    fit(good, data, validate, lambda: saved.append(1), tmp_path, TrainConfig(epochs=1))
+    state_before = (tmp_path / STATE_FILE).read_bytes()
+    checkpoint_files = sorted(path.name for path in (tmp_path / "checkpoints").iterdir())
+
+    # A schedule, unlike a float, is not a variable that the restore would reset to the first run's 1e-3.
+    exploding = keras.optimizers.schedules.ExponentialDecay(1e30, decay_steps=1, decay_rate=1.0)
+    diverging = _compiled_tiny_model(tiny_dataset.n_items, exploding)
+    diverged = r"loss became (nan|inf|-inf) in epoch 2; kept the last good checkpoint"
+    with pytest.raises(TrainingDivergedError, match=diverged):
+        fit(diverging, data, validate, lambda: saved.append(2), tmp_path, TrainConfig(epochs=2))
+    assert saved == [1]
+    assert (tmp_path / STATE_FILE).read_bytes() == state_before
+    assert sorted(path.name for path in (tmp_path / "checkpoints").iterdir()) == checkpoint_files
+
+
+def test_state_behind_checkpoint_restores_the_checkpoint_of_the_state(tiny_dataset, tmp_path: Path) -> None:
+    """A crash between the checkpoint and the state file: resume from the epoch the state describes."""
+    data = training_batches(tiny_dataset.train_sequences, 8, batch_size=16, seed=0)
+    validate = lambda: {"metrics": {"NDCG@10": 0.1, "HR@10": 0.2}}  # noqa: E731
+    config = TrainConfig(epochs=2)
+    fit(_compiled_tiny_model(tiny_dataset.n_items, 1e-3), data, validate, lambda: None, tmp_path, config)
+    state = json.loads((tmp_path / STATE_FILE).read_text())
+    state.update(epoch=1, history=state["history"][:1])
+    (tmp_path / STATE_FILE).write_text(json.dumps(state))
+    resumed = fit(
+        _compiled_tiny_model(tiny_dataset.n_items, 1e-3), data, validate, lambda: None, tmp_path, config
+    )
+    assert resumed["resumed_from_epoch"] == 1
+    assert [entry["epoch"] for entry in resumed["history"]] == [1, 2]
+
+
+def test_failed_weight_write_keeps_the_previous_model(tiny_dataset, tmp_path: Path, monkeypatch) -> None:
+    model = _compiled_tiny_model(tiny_dataset.n_items, 1e-3)
+    model_io.save_model(model, tmp_path)
+    before = {name: (tmp_path / name).read_bytes() for name in (model_io.WEIGHTS_FILE, model_io.CONFIG_FILE)}
+
+    def write_half_then_crash(self, path, *args, **kwargs) -> None:
+        Path(path).write_bytes(b"\x89HDF half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(SASRec, "save_weights", write_half_then_crash)
+    with pytest.raises(OSError, match="disk full"):
+        model_io.save_model(model, tmp_path)
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(before)  # no temporary file left
+    monkeypatch.undo()
+    np.testing.assert_array_equal(model_io.load_model(tmp_path).get_weights()[0], model.get_weights()[0])
