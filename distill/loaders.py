@@ -1,14 +1,16 @@
 """Parsers for the benchmark file formats; they return ORIGINAL ids as strings and never re-index.
 
-Every parser reads plain or gzip files (detected by magic bytes, so a gzip without `.gz` works), skips blank
-lines, and reports any problem as a `DataFormatError` naming the file and the 1-based line. A missing
-file raises `FileNotFoundError`.
+Every parser reads plain or gzip files (detected by magic bytes, so a gzip without `.gz` works), ignores a
+UTF-8 byte order mark at the start of the file (spreadsheets write one), skips blank lines, and reports any
+problem as a `DataFormatError` naming the file and the 1-based line. A missing file raises
+`FileNotFoundError`.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import math
 import os
 import re
 import zlib
@@ -52,6 +54,8 @@ def _numbered_lines(path: PathLike, encoding: str = "utf-8") -> Iterator[tuple[i
                         "check the file is the right one and not binary"
                     ) from error
                 text = text.rstrip("\r\n")
+                if line_number == 1:
+                    text = text.removeprefix("\ufeff")
                 if text.strip():
                     yield line_number, text
     except (OSError, EOFError, zlib.error) as error:
@@ -79,7 +83,10 @@ def _integer_id(token: str, path: PathLike, line_number: int, what: str) -> str:
 def _timestamp(token: str, path: PathLike, line_number: int) -> float:
     if not _NUMBER.fullmatch(token) or len(token) > _MAX_TIMESTAMP_DIGITS:
         raise _fail(path, line_number, f"timestamp {token!r} is not a number", "use unix seconds")
-    return float(token)
+    timestamp = float(token)
+    if not math.isfinite(timestamp):
+        raise _fail(path, line_number, f"timestamp {token!r} overflows a float", "use unix seconds")
+    return timestamp
 
 
 def _require_records(count: int, path: PathLike) -> None:
@@ -182,7 +189,9 @@ def load_movielens_ratings(path: PathLike) -> dict[str, list[str]]:
         if not _NUMBER.fullmatch(fields[2]):
             raise _fail(path, line_number, f"rating {fields[2]!r} is not a number", "check the column order")
         timestamp = _timestamp(fields[3], path, line_number)
-        events.setdefault(user, []).append((timestamp, int(item), item))
+        # Canonical ids have no leading zeros, so (length, digits) is numeric order without int(), which
+        # refuses ids over 4300 digits.
+        events.setdefault(user, []).append((timestamp, len(item), item))
     _require_records(len(events), path)
     return {user: [item for _, _, item in sorted(rows)] for user, rows in events.items()}
 
@@ -214,6 +223,11 @@ def load_csv(path: PathLike) -> dict[str, list[str]]:
                     line_number,
                     f"header lacks {sorted(missing)}",
                     "the first line must name the columns user,item,timestamp",
+                )
+            repeated = sorted(name for name in ("user", "item", "timestamp") if fields.count(name) > 1)
+            if repeated:
+                raise _fail(
+                    path, line_number, f"header names {repeated} more than once", "name each column once"
                 )
             columns = {name: fields.index(name) for name in ("user", "item", "timestamp")}
             width = len(fields)

@@ -51,6 +51,7 @@ def load_pickle(path: PathLike) -> object:
         KeyError,
         AttributeError,
         MemoryError,
+        OverflowError,  # e.g. a FRAME opcode announcing more than 2**63 bytes
         RecursionError,
     ) as error:
         raise DataFormatError(f"{path}: not a readable pickle ({type(error).__name__}: {error})") from error
