@@ -1,0 +1,149 @@
+"""The shared fit loop: resume from the saved epoch, early stopping, a NaN keeps the last good checkpoint."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from distill.pipeline import training_dataset
+from distill.training import STATE_FILE, TrainConfig, TrainingDivergedError, fit
+from model.keras_setup import keras, tf
+from model.sasrec import SASRec
+from tests.conftest import tiny_sasrec_config
+
+
+class LinearModel(keras.Model):
+    """y = w * x with a squared loss: two steps per epoch, nothing to trace worth the name."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = self.add_weight(name="weight", shape=(), initializer="zeros")
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+
+    def train_step(self, data):
+        inputs, targets = data
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean((self.weight * inputs - targets) ** 2)
+        self.optimizer.apply_gradients([(tape.gradient(loss, self.weight), self.weight)])
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker]
+
+
+def linear_model() -> LinearModel:
+    model = LinearModel()
+    model.compile(optimizer=keras.optimizers.SGD(0.01), run_eagerly=True)
+    return model
+
+
+def linear_data(poisoned: bool = False) -> tf.data.Dataset:
+    inputs = np.array([1.0, 2.0, 3.0, 4.0], dtype=np.float32)
+    if poisoned:
+        inputs[3] = np.nan
+    return tf.data.Dataset.from_tensor_slices((inputs, 2 * inputs)).batch(2)
+
+
+class FakeValidation:
+    """Returns the given NDCG@10 scores in turn and counts calls; save_best counts too."""
+
+    def __init__(self, scores):
+        self.scores = list(scores)
+        self.calls = 0
+        self.saves = 0
+
+    def validate(self) -> dict:
+        score = self.scores[self.calls]
+        self.calls += 1
+        return {"metrics": {"NDCG@10": score, "HR@10": 2 * score}}
+
+    def save_best(self) -> None:
+        self.saves += 1
+
+
+@pytest.mark.parametrize(
+    "scores,patience,epochs,stopped_after,best_epoch,saves",
+    [
+        ([0.5, 0.4, 0.45, 0.3, 0.9, 0.9], 3, 10, 4, 1, 1),
+        ([0.1, 0.2, 0.2, 0.3, 0.3, 0.3, 0.9], 2, 10, 6, 4, 3),
+        ([0.1, 0.2, 0.3], 1, 3, 3, 3, 3),  # improves every epoch: runs all epochs
+    ],
+)
+def test_early_stopping_after_patience_epochs_without_improvement(
+    scores, patience, epochs, stopped_after, best_epoch, saves, tmp_path
+):
+    validation = FakeValidation(scores)
+    config = TrainConfig(epochs=epochs, patience=patience)
+    state = fit(linear_model(), linear_data(), validation.validate, validation.save_best, tmp_path, config)
+    assert [entry["epoch"] for entry in state["history"]] == list(range(1, stopped_after + 1))
+    assert validation.calls == stopped_after
+    assert state["best_epoch"] == best_epoch
+    assert state["best"] == pytest.approx(max(scores[:stopped_after]))
+    assert validation.saves == saves
+    assert json.loads((tmp_path / STATE_FILE).read_text())["best_epoch"] == best_epoch
+
+
+def test_resume_continues_from_the_saved_epoch(tmp_path):
+    sequences = [np.array([1, 2, 3, 4, 5]), np.array([6, 7, 8, 9]), np.array([3, 5, 7, 9, 11, 13])]
+    data = training_dataset(sequences, max_len=8, batch_size=2, seed=0)  # 2 steps per epoch
+
+    def compiled_model(seed: int) -> SASRec:
+        keras.utils.set_random_seed(seed)
+        model = SASRec(tiny_sasrec_config(n_items=15)).build_for_inference()
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), run_eagerly=True)
+        return model
+
+    first = FakeValidation([0.1])
+    state = fit(compiled_model(0), data, first.validate, first.save_best, tmp_path, TrainConfig(epochs=1))
+    assert [entry["epoch"] for entry in state["history"]] == [1]
+    assert state["resumed_from_epoch"] == 0
+
+    second = FakeValidation([0.2])
+    resumed = compiled_model(1)
+    state = fit(resumed, data, second.validate, second.save_best, tmp_path, TrainConfig(epochs=2))
+    assert state["resumed_from_epoch"] == 1
+    assert second.calls == 1, "the resumed run trained more than epoch 2"
+    assert [entry["epoch"] for entry in state["history"]] == [1, 2]
+    assert state["best_epoch"] == 2
+    # The optimizer state came back with the weights: 2 steps of epoch 1 plus 2 of epoch 2.
+    assert int(resumed.optimizer.iterations.numpy()) == 4
+
+    third = FakeValidation([])
+    state = fit(compiled_model(2), data, third.validate, third.save_best, tmp_path, TrainConfig(epochs=2))
+    assert third.calls == 0
+    assert [entry["epoch"] for entry in state["history"]] == [1, 2]
+
+
+def test_nan_loss_raises_and_keeps_the_last_good_checkpoint(tmp_path):
+    validation = FakeValidation([0.1, 0.2, 0.3])
+    model = linear_model()
+    fit(model, linear_data(), validation.validate, validation.save_best, tmp_path, TrainConfig(epochs=1))
+    good_weight = float(model.weight.numpy())
+    assert good_weight != 0.0
+
+    poisoned, config = linear_data(poisoned=True), TrainConfig(epochs=3)
+    with pytest.raises(TrainingDivergedError, match="epoch 2"):
+        fit(model, poisoned, validation.validate, validation.save_best, tmp_path, config)
+    assert not np.isfinite(model.weight.numpy())
+    assert validation.calls == 1, "a diverged epoch must not be validated"
+
+    fresh = linear_model()
+    checkpoint = tf.train.Checkpoint(model=fresh, epoch=tf.Variable(0, dtype=tf.int64))
+    latest = tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))
+    checkpoint.restore(latest).expect_partial()
+    assert int(checkpoint.epoch.numpy()) == 1
+    assert float(fresh.weight.numpy()) == good_weight
+    state = json.loads((tmp_path / STATE_FILE).read_text())
+    assert [entry["epoch"] for entry in state["history"]] == [1]
+
+    # Rerunning with good data resumes from that checkpoint.
+    resumed = linear_model()
+    config = TrainConfig(epochs=2)
+    state = fit(resumed, linear_data(), validation.validate, validation.save_best, tmp_path, config)
+    assert state["resumed_from_epoch"] == 1
+    assert [entry["epoch"] for entry in state["history"]] == [1, 2]
+    assert np.isfinite(resumed.weight.numpy())
