@@ -1,0 +1,70 @@
+"""The operators inside a LiteRT flatbuffer, read from its schema (the real operator codes, not a guess).
+
+A device build ships only builtin kernels; a custom or Flex (SELECT_TF_OPS) operator would fail to load there,
+so every exported variant is checked with `builtin_only`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from ai_edge_litert import schema_py_generated as schema
+
+_BUILTIN_NAMES = {
+    value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")
+}
+
+
+def _read(model: bytes | str | Path) -> schema.ModelT:
+    data = model if isinstance(model, bytes | bytearray) else Path(model).read_bytes()
+    return schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(data, 0))
+
+
+def _operator_name(code: schema.OperatorCodeT) -> str:
+    # Codes above 127 live in `builtinCode`; older files keep small codes in `deprecatedBuiltinCode` only.
+    value = max(code.builtinCode, code.deprecatedBuiltinCode)
+    if value == schema.BuiltinOperator.CUSTOM:
+        custom = code.customCode.decode() if isinstance(code.customCode, bytes) else str(code.customCode)
+        return f"CUSTOM:{custom}"
+    return _BUILTIN_NAMES.get(value, f"UNKNOWN:{value}")
+
+
+def operator_counts(model: bytes | str | Path) -> dict[str, int]:
+    """How often each operator occurs over all subgraphs, e.g. {"FULLY_CONNECTED": 6, "TOPK_V2": 1}.
+
+    Custom operators appear as "CUSTOM:<name>" (Flex ops as "CUSTOM:Flex...").
+    """
+    flatbuffer = _read(model)
+    names = [_operator_name(code) for code in flatbuffer.operatorCodes or []]
+    counts = Counter(
+        names[operator.opcodeIndex]
+        for subgraph in flatbuffer.subgraphs or []
+        for operator in subgraph.operators or []
+    )
+    return dict(sorted(counts.items()))
+
+
+def non_builtin_operators(model: bytes | str | Path) -> list[str]:
+    """Custom and Flex operators (empty for a model every LiteRT build can run)."""
+    return [name for name in operator_counts(model) if ":" in name]
+
+
+def builtin_only(model: bytes | str | Path) -> bool:
+    return not non_builtin_operators(model)
+
+
+def constant_tensor_shapes(model: bytes | str | Path) -> list[tuple[int, ...]]:
+    """Shapes of the tensors whose values are stored in the file (weights and folded constants)."""
+    flatbuffer = _read(model)
+    buffers = flatbuffer.buffers or []
+    shapes = []
+    for subgraph in flatbuffer.subgraphs or []:
+        for tensor in subgraph.tensors or []:
+            buffer = buffers[tensor.buffer] if tensor.buffer < len(buffers) else None
+            # Small buffers hold their bytes inline; large ones (> 2 GB files) point outside with offset/size.
+            if buffer is not None and (buffer.data is not None and len(buffer.data) or buffer.size):
+                shape = tensor.shape if tensor.shape is not None else np.zeros(0, np.int32)
+                shapes.append(tuple(int(dim) for dim in shape))
+    return shapes

@@ -1,0 +1,79 @@
+"""Quantization-aware fine-tuning of the student (tensorflow-model-optimization, Keras 2).
+
+SASRec is a subclassed model, so `tfmot.quantization.keras.quantize_apply` (functional models only) cannot
+rewrite it, and whole-model annotation fails on MultiHeadAttention. Instead the point-wise Dense layers
+(feed-forward of every block, and the attention readout when present) are replaced in place by
+`QuantizeWrapperV2` with the default 8-bit Dense config: they learn int8 weight and activation ranges while
+the rest stays float. The fine-tune uses the distillation objective (`distill.distiller.Distiller`, frozen
+teacher).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import tensorflow_model_optimization as tfmot
+
+from distill.distiller import DistillConfig, Distiller
+from distill.model_io import load_model
+from distill.pipeline import training_dataset
+from model.keras_setup import keras
+from model.sasrec import SASRec
+from runtime.metrics import head_item_mask
+
+_QuantizeWrapper = tfmot.quantization.keras.QuantizeWrapperV2
+
+
+def _dense_owners(model: SASRec) -> list[tuple[keras.layers.Layer, str]]:
+    """(owner, attribute) of every Dense layer that QAT wraps."""
+    owners = [(block, name) for block in model.blocks for name in ("ffn_inner", "ffn_outer")]
+    if model.readout is not None:
+        names = ("position_projection", "mean_projection", "weight_projection")
+        owners += [(model.readout, name) for name in names]
+    return owners
+
+
+def annotate_dense_layers(model: SASRec) -> int:
+    """Wraps the model's Dense layers for QAT in place (weights are kept); returns how many were wrapped."""
+    registry = tfmot.quantization.keras.default_8bit.Default8BitQuantizeRegistry()
+    owners = _dense_owners(model)
+    for owner, name in owners:
+        dense = getattr(owner, name)
+        setattr(owner, name, _QuantizeWrapper(dense, registry.get_quantize_config(dense)))
+    return len(owners)
+
+
+def quantization_aware_student(
+    student_dir: str,
+    teacher_dir: str,
+    train_sequences: Sequence[np.ndarray],
+    epochs: int = 1,
+    batch_size: int = 128,
+    learning_rate: float = 1e-4,
+    seed: int = 0,
+    distill_config: DistillConfig | None = None,
+) -> SASRec:
+    """Loads the trained student, wraps its Dense layers and fine-tunes it briefly with fake quantization.
+
+    Args:
+        student_dir / teacher_dir: model folders (config.json + weights).
+        train_sequences: training sequences (internal ids, oldest first), as the student was trained on.
+        epochs: fine-tune epochs (0 only calibrates the wrappers' ranges on one dummy batch).
+
+    Returns:
+        the fine-tuned student (float weights + learnt ranges), ready for `convert.export.save_export_module`.
+    """
+    keras.utils.set_random_seed(seed)
+    student = load_model(student_dir)
+    annotate_dense_layers(student)
+    student.build_for_inference()  # builds the wrappers (their range variables) before any optimizer exists
+    teacher = load_model(teacher_dir)
+    hot_items = head_item_mask(train_sequences, student.config.n_items)
+    distiller = Distiller(teacher, student, hot_items, distill_config or DistillConfig())
+    distiller.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    if epochs > 0:
+        distiller.fit(
+            training_dataset(train_sequences, student.config.max_len, batch_size, seed), epochs=epochs
+        )
+    return student

@@ -1,0 +1,120 @@
+"""Post-training variants of one export: the converter options of `fp32`, `fp16`, `dynamic_int8`, `full_int8`.
+
+`qat_int8` starts from a quantization-aware model (convert/qat.py) and is converted like `dynamic_int8`, with
+the ranges learnt during fine-tuning taking the place of calibration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from convert.export import SIGNATURES, convert_saved_model
+from model.keras_setup import tf
+from runtime.history import encode_history
+
+VARIANTS = ("fp32", "fp16", "dynamic_int8", "full_int8", "qat_int8")
+STUDENT_ONLY_VARIANTS = ("qat_int8",)
+REPRESENTATIVE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """A converted variant and what the converter had to settle for (recorded in sidecar and report)."""
+
+    flatbuffer: bytes
+    quantization: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def variants_for_role(role: str, requested: Sequence[str]) -> list[str]:
+    """The requested variants that apply to a role (QAT fine-tunes the student; the teacher has none)."""
+    unknown = sorted(set(requested) - set(VARIANTS))
+    if unknown:
+        raise ValueError(f"unknown variants {unknown}; choose from {VARIANTS}")
+    return [v for v in VARIANTS if v in requested and (role == "student" or v not in STUDENT_ONLY_VARIANTS)]
+
+
+def representative_histories(
+    train_sequences: Sequence[np.ndarray], max_len: int, count: int = REPRESENTATIVE_SIZE, seed: int = 0
+) -> np.ndarray:
+    """Encoded prefixes of real training sequences (random sequence, random cut), int32 [count, max_len].
+
+    Calibration sees the activation ranges of real histories of every length, not of random ids.
+    """
+    rng = np.random.default_rng(seed)
+    usable = [sequence for sequence in train_sequences if len(sequence) >= 1]
+    if not usable:
+        raise ValueError("no non-empty training sequence to calibrate full_int8 with")
+    histories = []
+    for index in rng.integers(0, len(usable), size=count):
+        sequence = usable[index]
+        end = int(rng.integers(1, len(sequence) + 1))
+        histories.append(encode_history(np.asarray(sequence[:end]).tolist(), max_len))
+    return np.stack(histories)
+
+
+def _representative_dataset(histories: np.ndarray) -> Callable[[], Iterator[tuple[str, dict]]]:
+    def generate() -> Iterator[tuple[str, dict]]:
+        for history in histories:
+            for signature in SIGNATURES:
+                yield signature, {"history": history[None, :]}
+
+    return generate
+
+
+def _optimize(converter: tf.lite.TFLiteConverter) -> None:
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+
+
+def _float16(converter: tf.lite.TFLiteConverter) -> None:
+    _optimize(converter)
+    converter.target_spec.supported_types = [tf.float16]
+
+
+def _full_integer(histories: np.ndarray, strict: bool) -> Callable[[tf.lite.TFLiteConverter], None]:
+    def setup(converter: tf.lite.TFLiteConverter) -> None:
+        _optimize(converter)
+        converter.representative_dataset = _representative_dataset(histories)
+        if strict:
+            # int32 history and item ids are not quantized tensors, so they keep their type either way.
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+
+    return setup
+
+
+def convert_variant(
+    saved_model_dir: str | Path, variant: str, calibration_histories: np.ndarray | None = None
+) -> Conversion:
+    """Flatbuffer of one variant from the export SavedModel.
+
+    `full_int8` first asks for int8-only kernels; if an operator has none, it falls back to int8 where
+    possible and float elsewhere, and says so in `notes`.
+
+    Raises:
+        ValueError: unknown variant, or full_int8 without calibration histories.
+    """
+    if variant in ("fp32",):
+        return Conversion(convert_saved_model(saved_model_dir), "none")
+    if variant == "fp16":
+        return Conversion(convert_saved_model(saved_model_dir, _float16), "float16 weights")
+    if variant in ("dynamic_int8", "qat_int8"):
+        kind = "int8 weights, dynamic-range activations"
+        if variant == "qat_int8":
+            kind = "quantization-aware int8 (learnt ranges)"
+        return Conversion(convert_saved_model(saved_model_dir, _optimize), kind)
+    if variant != "full_int8":
+        raise ValueError(f"unknown variant {variant!r}; choose from {VARIANTS}")
+    if calibration_histories is None:
+        raise ValueError("full_int8 needs calibration_histories (encoded training prefixes)")
+    try:
+        flatbuffer = convert_saved_model(saved_model_dir, _full_integer(calibration_histories, strict=True))
+        return Conversion(flatbuffer, "full integer (int8 only)")
+    except Exception as error:  # the converter raises ConverterError or RuntimeError per missing kernel
+        reason = str(error).strip().splitlines()[0][:300]
+        flatbuffer = convert_saved_model(saved_model_dir, _full_integer(calibration_histories, strict=False))
+        note = f"int8-only ops failed ({reason}); used int8 with float fallback"
+        return Conversion(flatbuffer, "full integer with float fallback", (note,))

@@ -1,0 +1,161 @@
+"""report.json, report.md and the size/accuracy and latency plots of an export folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from runtime.atomic import atomic_write_text  # noqa: E402
+
+MIN_TOP10_AGREEMENT = 0.9
+MAX_NDCG_DROP = 0.05
+FP32_MAX_REL_ERR = 1e-5
+TABLE_KEYS = ("HR@10", "NDCG@10", "MRR@10", "HR@20", "NDCG@20")
+
+
+def git_commit(repo: str | Path) -> str:
+    """Full sha of HEAD, or "unknown" outside a git checkout."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return result.stdout.strip() or "unknown"
+
+
+def machine_summary() -> dict:
+    """CPU model, cores and memory of this machine (Linux /proc; falls back to platform on others)."""
+    cpu, memory_gb = platform.processor() or "unknown", None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory_gb = round(int(line.split()[1]) / (1 << 20), 1)
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": memory_gb, "accelerator": "none"}
+
+
+def quality_flags(entry: dict, fp32_entry: dict | None) -> list[str]:
+    """Warnings for a variant: parity, top-10 agreement, NDCG@10 more than 5% (relative) below its fp32."""
+    flags = []
+    parity = entry["parity"]
+    if entry["variant"] == "fp32" and parity["max_rel_err"] > FP32_MAX_REL_ERR:
+        flags.append(f"fp32 max relative error {parity['max_rel_err']:.2e} exceeds {FP32_MAX_REL_ERR:.0e}")
+    if parity["top10_agreement"] < MIN_TOP10_AGREEMENT:
+        flags.append(
+            f"top-10 agreement with Keras {parity['top10_agreement']:.3f} < {MIN_TOP10_AGREEMENT}: "
+            "its ranking metrics are not trustworthy"
+        )
+    if fp32_entry is not None and entry is not fp32_entry:
+        reference, value = fp32_entry["metrics"]["NDCG@10"], entry["metrics"]["NDCG@10"]
+        if reference > 0 and value < (1 - MAX_NDCG_DROP) * reference:
+            flags.append(
+                f"NDCG@10 {value:.4f} is {100 * (1 - value / reference):.1f}% below "
+                f"its fp32 ({reference:.4f})"
+            )
+    return flags
+
+
+def _markdown(report: dict) -> str:
+    lines = [
+        f"# Export report: {report['dataset']}",
+        "",
+        f"n_items {report['n_items']}, max_len {report['max_len']}, top_k {report['top_k']}; commit "
+        f"`{report['commit']}`; {report['machine']['cpu']} ({report['machine']['cores']} cores, "
+        f"{report['machine']['memory_gb']} GB, accelerator {report['machine']['accelerator']}).",
+        "",
+        f"Command: `{report['command']}`",
+        "",
+        "Metrics: full-catalogue ranking over the test split, computed by running each flatbuffer in LiteRT. "
+        "Parity: `score` against the Keras model it was converted from (the QAT model for qat_int8). "
+        "Latency: `recommend` at 1 thread.",
+        "",
+        "| model | bytes | params | builtin | "
+        + " | ".join(TABLE_KEYS)
+        + " | NDCG@10 head | NDCG@10 tail | max rel err | top-10 agr. | p50 ms | p95 ms | flags |",
+        "|---" * (len(TABLE_KEYS) + 11) + "|",
+    ]
+    for entry in report["models"]:
+        metrics = " | ".join(f"{entry['metrics'][key]:.4f}" for key in TABLE_KEYS)
+        head = entry["metrics_head"].get("NDCG@10", float("nan"))
+        tail = entry["metrics_tail"].get("NDCG@10", float("nan"))
+        lines.append(
+            f"| {entry['name']} | {entry['bytes']:,} | {entry['params']:,} "
+            f"| {'yes' if entry['builtin_only'] else 'NO'}"
+            f" | {metrics} | {head:.4f} | {tail:.4f} | {entry['parity']['max_rel_err']:.2e}"
+            f" | {entry['parity']['top10_agreement']:.3f} | {entry['latency_ms']['p50']:.3f}"
+            f" | {entry['latency_ms']['p95']:.3f} | {'; '.join(entry['flags']) or '-'} |"
+        )
+    lines += ["", "![size vs NDCG@10](size_vs_ndcg.png)", "", "![latency](latency.png)", ""]
+    notes = [note for entry in report["models"] for note in entry.get("notes", [])]
+    if notes:
+        lines += ["## Converter notes", ""] + [f"- {note}" for note in notes] + [""]
+    return "\n".join(lines)
+
+
+def _plot_size_vs_ndcg(models: Sequence[dict], path: Path) -> None:
+    figure, axes = plt.subplots(figsize=(8, 5))
+    markers = {"teacher": "s", "student": "o"}
+    colors = {"teacher": "tab:blue", "student": "tab:green"}
+    for index, entry in enumerate(models):
+        point = (entry["bytes"], entry["metrics"]["NDCG@10"])
+        flagged = bool(entry.get("flags"))
+        axes.scatter(
+            *point,
+            marker=markers.get(entry["role"], "x"),
+            s=60,
+            color="tab:red" if flagged else colors.get(entry["role"], "tab:gray"),
+        )
+        label = entry["name"] + (" (FLAGGED)" if flagged else "")
+        # Variants of one model sit close together: alternate the label side so they stay readable.
+        axes.annotate(
+            label, point, fontsize=7, xytext=(5, 6 if index % 2 else -11), textcoords="offset points"
+        )
+    axes.set_xscale("log")
+    axes.set_xlabel("flatbuffer size (bytes, log scale)")
+    axes.set_ylabel("NDCG@10 (test, LiteRT)")
+    axes.set_title("Size vs accuracy of every exported model (red: flagged, see report.md)")
+    axes.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def _plot_latency(models: Sequence[dict], path: Path) -> None:
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    names = [entry["name"] for entry in models]
+    positions = range(len(models))
+    axes.bar([p - 0.2 for p in positions], [e["latency_ms"]["p50"] for e in models], width=0.4, label="p50")
+    axes.bar([p + 0.2 for p in positions], [e["latency_ms"]["p95"] for e in models], width=0.4, label="p95")
+    axes.set_xticks(list(positions), names, rotation=30, ha="right")
+    axes.set_yscale("log")
+    axes.set_ylabel("recommend latency (ms, 1 thread, log scale)")
+    axes.set_title("LiteRT latency per model")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def write_report(report: dict, out_dir: str | Path) -> None:
+    """Writes report.json, report.md, size_vs_ndcg.png and latency.png into the export folder."""
+    out_dir = Path(out_dir)
+    atomic_write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_text(out_dir / "report.md", _markdown(report))
+    _plot_size_vs_ndcg(report["models"], out_dir / "size_vs_ndcg.png")
+    _plot_latency(report["models"], out_dir / "latency.png")

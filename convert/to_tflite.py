@@ -1,0 +1,354 @@
+"""Export a teacher and a student as LiteRT flatbuffers with sidecars, golden cases and a report.
+
+    python convert/to_tflite.py                                   # synthetic data: trains both, then exports
+    python convert/to_tflite.py --dataset ml-1m --teacher T --student S --out artifacts/ml-1m
+
+Without --teacher/--student the models are trained first (teacher with `distill.train_teacher`, student
+distilled from it with `distill.train_student`) into <out>/models/. The folder layout is docs/artifacts.md.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repo importable, and select tf-keras first
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import dataclasses  # noqa: E402
+import shlex  # noqa: E402
+import tempfile  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+import model  # noqa: E402, F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+from convert.export import save_export_module  # noqa: E402
+from convert.golden import GOLDEN_FILE, golden_prefixes, write_golden  # noqa: E402
+from convert.ops import non_builtin_operators, operator_counts  # noqa: E402
+from convert.parity import compare_scores, keras_scores, litert_scores, parity_histories  # noqa: E402
+from convert.qat import quantization_aware_student  # noqa: E402
+from convert.quantize import VARIANTS, convert_variant, representative_histories, variants_for_role  # noqa: E402
+from convert.report import git_commit, machine_summary, quality_flags, write_report  # noqa: E402
+from distill.dataset import SequenceDataset, leave_one_out  # noqa: E402
+from distill.distiller import DistillConfig  # noqa: E402
+from distill.model_io import load_model  # noqa: E402
+from distill.registry import load_dataset  # noqa: E402
+from distill.synthetic import DEFAULT_ITEMS, DEFAULT_USERS, generate_synthetic  # noqa: E402
+from distill.train_student import train_student  # noqa: E402
+from distill.train_teacher import train_teacher, training_sequences  # noqa: E402
+from distill.training import TrainConfig  # noqa: E402
+from model.parameters import parameter_report  # noqa: E402
+from model.sasrec import SASRec, SASRecConfig  # noqa: E402
+from runtime.atomic import atomic_write_bytes  # noqa: E402
+from runtime.bench import benchmark_latency  # noqa: E402
+from runtime.evaluate import evaluate_model  # noqa: E402
+from runtime.litert import Recommender  # noqa: E402
+from runtime.metrics import head_item_mask  # noqa: E402
+from runtime.sidecar import write_sidecar  # noqa: E402
+from runtime.vocab import write_vocab  # noqa: E402
+
+VOCAB_FILE = "vocab.tsv"
+SYNTHETIC_ITEMS_PER_CLUSTER = 4
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """Everything the export job needs, built from flags in `main`."""
+
+    out: Path
+    variants: tuple[str, ...] = VARIANTS
+    top_k: int = 20
+    eval_examples: int = 0
+    parity_examples: int = 200
+    bench_runs: int = 300
+    bench_warmup: int = 30
+    golden_cases: int = 8
+    qat_epochs: int = 1
+    batch_size: int = 128
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """How to train the models when no folders are given (the synthetic default: minutes on 2 cores)."""
+
+    teacher: SASRecConfig
+    student: SASRecConfig
+    teacher_train: TrainConfig
+    student_train: TrainConfig
+
+
+def synthetic_dataset(n_users: int, n_items: int, seed: int) -> SequenceDataset:
+    """The registry's synthetic dataset, at another size when asked (tests shrink it)."""
+    if (n_users, n_items) == (DEFAULT_USERS, DEFAULT_ITEMS):
+        return load_dataset("synthetic", seed=seed)
+    clusters = max(1, min(20, n_items // SYNTHETIC_ITEMS_PER_CLUSTER))
+    return leave_one_out("synthetic", generate_synthetic(n_users, n_items, seed=seed, n_clusters=clusters))
+
+
+def train_models(dataset: SequenceDataset, plan: TrainingPlan, models_dir: Path) -> tuple[Path, Path]:
+    """Trains the teacher, then distils the student from it; returns both folders (resumes if present)."""
+    teacher_dir, student_dir = models_dir / "teacher", models_dir / "student"
+    train_teacher(dataset, plan.teacher, plan.teacher_train, teacher_dir)
+    train_student(dataset, teacher_dir, plan.student, DistillConfig(), plan.student_train, student_dir)
+    return teacher_dir, student_dir
+
+
+def sidecar_fields(
+    dataset: SequenceDataset, config: SASRecConfig, top_k: int, role: str, variant: str
+) -> dict:
+    """The contract fields of docs/artifacts.md (hashes are filled in by `write_sidecar`)."""
+    history = {"history": [1, config.max_len]}
+    return {
+        "role": role,
+        "variant": variant,
+        "dataset": dataset.name,
+        "n_items": dataset.n_items,
+        "max_len": config.max_len,
+        "top_k": top_k,
+        "padding_side": "left",
+        "padding_id": 0,
+        "excludes_history": True,
+        "signatures": {
+            "recommend": {"inputs": history, "outputs": {"item_ids": [1, top_k], "scores": [1, top_k]}},
+            "score": {"inputs": history, "outputs": {"scores": [1, dataset.n_items + 1]}},
+        },
+        "vocab_file": VOCAB_FILE,
+        "metrics": {},
+    }
+
+
+def _examples(dataset: SequenceDataset, count: int) -> tuple[list[np.ndarray], np.ndarray]:
+    limit = len(dataset.test_prefixes) if count <= 0 else count
+    return list(dataset.test_prefixes[:limit]), dataset.test_targets[:limit]
+
+
+def export_variant(
+    keras_model: SASRec,
+    saved_model_dir: Path,
+    variant: str,
+    role: str,
+    dataset: SequenceDataset,
+    config: ExportConfig,
+    params: int,
+) -> dict:
+    """Converts, writes, verifies, evaluates and times one variant; returns its report entry.
+
+    `params` is the deployed model's weight count (a QAT model also holds quantizer state, not counted).
+    """
+    model_config = keras_model.config
+    calibration = representative_histories(dataset.train_sequences, model_config.max_len, seed=config.seed)
+    conversion = convert_variant(saved_model_dir, variant, calibration)
+    path = config.out / f"{role}_{variant}.tflite"
+    atomic_write_bytes(path, conversion.flatbuffer)
+    ops = operator_counts(path)
+    fields = sidecar_fields(dataset, model_config, config.top_k, role, variant)
+    fields.update(
+        builtin_only=not non_builtin_operators(path),
+        ops=ops,
+        quantization=conversion.quantization,
+        converter_notes=list(conversion.notes),
+    )
+    write_sidecar(path, fields)
+
+    recommender = Recommender(path)
+    prefixes, targets = _examples(dataset, config.eval_examples)
+    head_mask = head_item_mask(dataset.train_sequences, dataset.n_items)
+    evaluation = evaluate_model(recommender, prefixes, targets, head_mask)
+    histories = parity_histories(dataset.test_prefixes, model_config.max_len, config.parity_examples)
+    parity = compare_scores(
+        keras_scores(keras_model, histories), litert_scores(recommender, histories), histories
+    )
+    latency = benchmark_latency(path, num_threads=1, runs=config.bench_runs, warmup=config.bench_warmup)
+    fields["metrics"] = evaluation["metrics"]
+    write_sidecar(path, fields)
+    print(
+        f"{path.name}: {path.stat().st_size:,} bytes, "
+        f"NDCG@10 {evaluation['metrics']['NDCG@10']:.4f}, {parity}"
+    )
+    return {
+        "name": f"{role}_{variant}",
+        "role": role,
+        "variant": variant,
+        "file": path.name,
+        "bytes": path.stat().st_size,
+        "params": params,
+        "builtin_only": fields["builtin_only"],
+        "ops": ops,
+        "quantization": conversion.quantization,
+        "notes": [f"{role}_{variant}: {note}" for note in conversion.notes],
+        "metrics": evaluation["metrics"],
+        "metrics_head": evaluation.get("metrics_head", {}),
+        "metrics_tail": evaluation.get("metrics_tail", {}),
+        "n_eval_examples": evaluation["n_examples"],
+        "parity": parity,
+        "latency_ms": {"p50": latency["p50_ms"], "p95": latency["p95_ms"]},
+    }
+
+
+def export_role(
+    role: str, model_dir: Path, teacher_dir: Path, dataset: SequenceDataset, config: ExportConfig
+) -> list[dict]:
+    """Every applicable variant of one model; each is compared with the Keras model it was converted from."""
+    keras_model = load_model(model_dir)
+    if keras_model.config.n_items != dataset.n_items:
+        raise ValueError(
+            f"{model_dir} holds a model of {keras_model.config.n_items} items but dataset {dataset.name} has "
+            f"{dataset.n_items}; pass the models trained on this dataset"
+        )
+    params = parameter_report(keras_model)["total"]
+    entries = []
+    with tempfile.TemporaryDirectory(prefix=f"odrec_{role}_") as scratch:
+        saved_model_dir = save_export_module(keras_model, config.top_k, Path(scratch) / "float")
+        for variant in variants_for_role(role, config.variants):
+            if variant == "qat_int8":
+                qat_model = quantization_aware_student(
+                    str(model_dir),
+                    str(teacher_dir),
+                    training_sequences(dataset, keras_model.config),
+                    epochs=config.qat_epochs,
+                    batch_size=config.batch_size,
+                    seed=config.seed,
+                )
+                qat_dir = save_export_module(qat_model, config.top_k, Path(scratch) / "qat")
+                entries.append(export_variant(qat_model, qat_dir, variant, role, dataset, config, params))
+            else:
+                entries.append(
+                    export_variant(keras_model, saved_model_dir, variant, role, dataset, config, params)
+                )
+    fp32 = next((entry for entry in entries if entry["variant"] == "fp32"), None)
+    for entry in entries:
+        entry["flags"] = quality_flags(entry, fp32) + entry["notes"]
+    return entries
+
+
+def run_export(
+    dataset: SequenceDataset, teacher_dir: Path, student_dir: Path, config: ExportConfig, command: str
+) -> dict:
+    """Writes the whole export folder (vocab first, then flatbuffers + sidecars, golden.json, report)."""
+    config.out.mkdir(parents=True, exist_ok=True)
+    write_vocab(config.out / VOCAB_FILE, dataset.vocab)
+    models = []
+    for role, model_dir in (("teacher", teacher_dir), ("student", student_dir)):
+        models += export_role(role, model_dir, teacher_dir, dataset, config)
+    student_fp32 = config.out / "student_fp32.tflite"
+    if student_fp32.exists():
+        max_len = load_model(student_dir).config.max_len
+        prefixes = golden_prefixes(dataset.test_prefixes, max_len, config.golden_cases)
+        write_golden(student_fp32, prefixes, config.out / GOLDEN_FILE)
+    first = models[0]
+    report = {
+        "dataset": dataset.name,
+        "n_items": dataset.n_items,
+        "max_len": load_model(teacher_dir).config.max_len,
+        "top_k": config.top_k,
+        "commit": git_commit(Path(__file__).resolve().parents[1]),
+        "machine": machine_summary(),
+        "command": command,
+        "export_config": {key: str(value) for key, value in dataclasses.asdict(config).items()},
+        "n_eval_examples": first["n_eval_examples"],
+        "models": models,
+    }
+    write_report(report, config.out)
+    return report
+
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    flags.DEFINE_string("dataset", "synthetic", "Dataset name (distill.registry), resolved under --data_dir.")
+    flags.DEFINE_string(
+        "data_dir", None, "Benchmark data folder (default: $ODREC_DATA_DIR, then ../shared/data)."
+    )
+    flags.DEFINE_string("teacher", None, "Trained teacher folder; with --student, skips training.")
+    flags.DEFINE_string("student", None, "Trained student folder; with --teacher, skips training.")
+    flags.DEFINE_string("out", None, "Export folder (default artifacts/<dataset>).")
+    flags.DEFINE_list("variants", list(VARIANTS), "Variants to export (qat_int8 is student only).")
+    flags.DEFINE_integer("top_k", 20, "K of the recommend signature.", lower_bound=1)
+    flags.DEFINE_integer(
+        "eval_examples", 0, "Test examples evaluated in LiteRT per variant (0 = all).", lower_bound=0
+    )
+    flags.DEFINE_integer(
+        "parity_examples", 200, "Test histories for Keras/LiteRT parity (0 = all).", lower_bound=0
+    )
+    flags.DEFINE_integer("bench_runs", 300, "Timed recommend calls per variant.", lower_bound=1)
+    flags.DEFINE_integer("bench_warmup", 30, "Untimed recommend calls before timing.", lower_bound=0)
+    flags.DEFINE_integer("golden_cases", 8, "Histories in golden.json.", lower_bound=2)
+    flags.DEFINE_integer(
+        "qat_epochs", 1, "Quantization-aware fine-tune epochs of the student.", lower_bound=0
+    )
+    flags.DEFINE_integer("seed", 0, "Seed of data generation, training and calibration.")
+    # Training of the default run (ignored with --teacher/--student).
+    flags.DEFINE_integer("synthetic_users", DEFAULT_USERS, "Users of the synthetic dataset.", lower_bound=2)
+    flags.DEFINE_integer("synthetic_items", DEFAULT_ITEMS, "Items of the synthetic dataset.", lower_bound=8)
+    flags.DEFINE_integer("max_len", 50, "History length L.", lower_bound=1)
+    flags.DEFINE_integer("hidden_dim", 32, "Width d of teacher and student.", lower_bound=1)
+    flags.DEFINE_integer("num_blocks", 2, "Self-attention blocks.", lower_bound=1)
+    flags.DEFINE_integer(
+        "epochs", 10, "Maximum teacher epochs (early stopping on validation).", lower_bound=1
+    )
+    flags.DEFINE_integer("student_epochs", 10, "Maximum student epochs.", lower_bound=1)
+    flags.DEFINE_integer("batch_size", 128, "Sequences per batch.", lower_bound=1)
+    flags.DEFINE_integer("tt_rank", 16, "Student TT rank R.", lower_bound=1)
+    flags.DEFINE_integer("stp_factor", 2, "Student semi-tensor-product factor t.", lower_bound=1)
+    flags.DEFINE_integer("tt_num_cores", 2, "Student TT cores (2 or 3).", lower_bound=2, upper_bound=3)
+
+
+def main(argv: Sequence[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    if bool(FLAGS.teacher) != bool(FLAGS.student):
+        raise app.UsageError("pass both --teacher and --student (existing folders), or neither (train both)")
+    if FLAGS.dataset == "synthetic":
+        dataset = synthetic_dataset(FLAGS.synthetic_users, FLAGS.synthetic_items, FLAGS.seed)
+    else:
+        dataset = load_dataset(FLAGS.dataset, data_dir=FLAGS.data_dir, seed=FLAGS.seed)
+    config = ExportConfig(
+        out=Path(FLAGS.out or f"artifacts/{dataset.name}"),
+        variants=tuple(FLAGS.variants),
+        top_k=FLAGS.top_k,
+        eval_examples=FLAGS.eval_examples,
+        parity_examples=FLAGS.parity_examples,
+        bench_runs=FLAGS.bench_runs,
+        bench_warmup=FLAGS.bench_warmup,
+        golden_cases=FLAGS.golden_cases,
+        qat_epochs=FLAGS.qat_epochs,
+        batch_size=FLAGS.batch_size,
+        seed=FLAGS.seed,
+    )
+    variants_for_role("student", config.variants)  # refuses unknown names before any training
+    if FLAGS.teacher:
+        teacher_dir, student_dir = Path(FLAGS.teacher), Path(FLAGS.student)
+    else:
+        teacher = SASRecConfig(
+            n_items=dataset.n_items,
+            max_len=FLAGS.max_len,
+            hidden_dim=FLAGS.hidden_dim,
+            num_blocks=FLAGS.num_blocks,
+        )
+        student = dataclasses.replace(
+            teacher,
+            item_table="stp_tt",
+            tt_rank=FLAGS.tt_rank,
+            stp_factor=FLAGS.stp_factor,
+            tt_num_cores=FLAGS.tt_num_cores,
+        )
+        plan = TrainingPlan(
+            teacher,
+            student,
+            TrainConfig(epochs=FLAGS.epochs, batch_size=FLAGS.batch_size, seed=FLAGS.seed),
+            TrainConfig(epochs=FLAGS.student_epochs, batch_size=FLAGS.batch_size, seed=FLAGS.seed),
+        )
+        teacher_dir, student_dir = train_models(dataset, plan, config.out / "models")
+    command = shlex.join([sys.executable, *sys.argv])
+    report = run_export(dataset, teacher_dir, student_dir, config, command)
+    print(f"wrote {len(report['models'])} models, golden.json and report.md to {config.out}")
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)

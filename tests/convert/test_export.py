@@ -1,0 +1,99 @@
+"""The export graph against the Keras model: fp32 parity, in-graph top-K and exclusion, factored table."""
+
+import numpy as np
+import pytest
+
+import model  # noqa: F401  (tf-keras before TensorFlow)
+from convert.export import export_tflite
+from convert.ops import builtin_only, constant_tensor_shapes
+from model.sasrec import SASRec, SASRecConfig
+from runtime.litert import interpreter_class
+from runtime.metrics import top_k_items
+
+N_ITEMS, MAX_LEN, DIM, TOP_K = 40, 6, 8, 5
+CONFIGS = {
+    "teacher": {"item_table": "dense"},
+    "student_2_cores": {"item_table": "stp_tt", "tt_rank": 4, "stp_factor": 2, "tt_num_cores": 2},
+    "student_3_cores": {"item_table": "stp_tt", "tt_rank": 4, "stp_factor": 2, "tt_num_cores": 3},
+}
+
+
+def tiny_model(n_items: int = N_ITEMS, max_len: int = MAX_LEN, **table) -> SASRec:
+    config = SASRecConfig(
+        n_items=n_items, max_len=max_len, hidden_dim=DIM, num_blocks=1, dropout=0.0, **table
+    )
+    return SASRec(config).build_for_inference()
+
+
+def histories(seed: int = 0, count: int = 12) -> np.ndarray:
+    """Left-padded histories of every length 1..L, with a repeated item in some."""
+    rng = np.random.default_rng(seed)
+    rows = np.zeros((count, MAX_LEN), np.int32)
+    for row in range(count):
+        length = row % MAX_LEN + 1
+        rows[row, MAX_LEN - length :] = rng.integers(1, N_ITEMS + 1, size=length)
+    rows[-1, -2:] = rows[-1, -1]
+    return rows
+
+
+@pytest.fixture(scope="module", params=list(CONFIGS))
+def exported(request):
+    keras_model = tiny_model(**CONFIGS[request.param])
+    flatbuffer = export_tflite(keras_model, TOP_K)
+    interpreter = interpreter_class()(model_content=flatbuffer)
+    return request.param, keras_model, flatbuffer, interpreter
+
+
+def test_fp32_score_matches_keras(exported):
+    _, keras_model, _, interpreter = exported
+    runner = interpreter.get_signature_runner("score")
+    batch = histories()
+    expected = keras_model(batch).numpy()
+    for history, reference in zip(batch, expected, strict=True):
+        scores = runner(history=history[None])["scores"][0]
+        assert scores.shape == (N_ITEMS + 1,)
+        assert scores[0] == -1e9
+        relative = np.abs(scores[1:] - reference[1:]).max() / np.abs(reference[1:]).max()
+        assert relative <= 1e-5
+
+
+def test_recommend_is_numpy_top_k_with_history_and_padding_excluded(exported):
+    _, keras_model, _, interpreter = exported
+    runner = interpreter.get_signature_runner("recommend")
+    batch = histories(seed=1)
+    expected = top_k_items(keras_model(batch).numpy(), TOP_K, list(batch))
+    for history, expected_ids in zip(batch, expected, strict=True):
+        outputs = runner(history=history[None])
+        item_ids, scores = outputs["item_ids"][0], outputs["scores"][0]
+        assert item_ids.dtype == np.int32 and scores.dtype == np.float32
+        np.testing.assert_array_equal(item_ids, expected_ids)
+        assert 0 not in item_ids
+        assert not set(item_ids) & set(history.tolist())
+        assert np.all(np.diff(scores) <= 0)
+
+
+def test_only_builtin_operators(exported):
+    assert builtin_only(exported[2])
+
+
+def test_student_keeps_cores_not_a_table(exported):
+    name, keras_model, flatbuffer, _ = exported
+    table_elements = keras_model.config.num_rows * DIM
+    largest = max(int(np.prod(shape)) for shape in constant_tensor_shapes(flatbuffer))
+    if name == "teacher":
+        assert largest >= table_elements
+    else:
+        assert largest < table_elements
+
+
+def test_student_file_is_smaller_than_its_dense_table():
+    """With 5000 items a dense table (160 kB) would dominate the file; the factored student stays below it."""
+    n_items = 5000
+    student = tiny_model(n_items=n_items, max_len=4, item_table="stp_tt", tt_rank=8, stp_factor=2)
+    dense_table_bytes = (n_items + 1) * DIM * 4
+    assert len(export_tflite(student, TOP_K)) < dense_table_bytes
+
+
+def test_top_k_larger_than_the_catalogue_left_after_exclusion_is_refused():
+    with pytest.raises(ValueError, match="top_k"):
+        export_tflite(tiny_model(), N_ITEMS - MAX_LEN + 1)

@@ -1,0 +1,54 @@
+"""Post-training variants: which apply to a role, calibration data, builtin-only ops, contract constants."""
+
+import numpy as np
+import pytest
+
+import model  # noqa: F401
+from convert.export import save_export_module
+from convert.ops import builtin_only
+from convert.quantize import VARIANTS, convert_variant, representative_histories, variants_for_role
+from model.sasrec import SASRec, SASRecConfig
+from runtime.litert import interpreter_class
+
+N_ITEMS, MAX_LEN = 30, 5
+TRAIN_SEQUENCES = [np.arange(1, 9), np.array([5, 6, 7]), np.array([9])]
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    config = SASRecConfig(
+        n_items=N_ITEMS, max_len=MAX_LEN, hidden_dim=4, num_blocks=1, item_table="stp_tt", tt_rank=2
+    )
+    return save_export_module(SASRec(config).build_for_inference(), 3, tmp_path_factory.mktemp("saved") / "m")
+
+
+def test_variants_per_role():
+    assert variants_for_role("student", VARIANTS) == list(VARIANTS)
+    assert "qat_int8" not in variants_for_role("teacher", VARIANTS)
+    assert variants_for_role("teacher", ["dynamic_int8", "fp32"]) == ["fp32", "dynamic_int8"]
+    with pytest.raises(ValueError, match="int4"):
+        variants_for_role("student", ["int4"])
+
+
+def test_calibration_histories_are_prefixes_of_training_sequences():
+    histories = representative_histories(TRAIN_SEQUENCES, MAX_LEN, count=20, seed=3)
+    assert histories.shape == (20, MAX_LEN) and histories.dtype == np.int32
+    for history in histories:
+        items = history[history != 0].tolist()
+        assert items and any(sequence.tolist()[: len(items)] == items for sequence in TRAIN_SEQUENCES)
+
+
+@pytest.mark.parametrize("variant", ["fp32", "fp16", "dynamic_int8", "full_int8"])
+def test_every_variant_is_builtin_only_and_keeps_the_padding_score(saved_model, variant):
+    conversion = convert_variant(saved_model, variant, representative_histories(TRAIN_SEQUENCES, MAX_LEN, 10))
+    assert builtin_only(conversion.flatbuffer)
+    runner = interpreter_class()(model_content=conversion.flatbuffer).get_signature_runner("score")
+    scores = runner(history=np.array([[0, 0, 0, 4, 7]], np.int32))["scores"][0]
+    assert scores.shape == (N_ITEMS + 1,)
+    if variant != "full_int8":  # full integer puts -1e9 and real scores into one int8 range (flagged)
+        assert scores[0] == -1e9  # float16 weights would clip a folded constant to -65504
+
+
+def test_full_int8_needs_calibration(saved_model):
+    with pytest.raises(ValueError, match="calibration"):
+        convert_variant(saved_model, "full_int8")

@@ -1,0 +1,54 @@
+"""Quality flags and the files of the report."""
+
+import json
+
+import model  # noqa: F401
+from convert.report import machine_summary, quality_flags, write_report
+
+
+def entry(variant: str, ndcg: float, agreement: float = 1.0, max_rel_err: float = 1e-7) -> dict:
+    return {
+        "name": f"student_{variant}",
+        "role": "student",
+        "variant": variant,
+        "bytes": 1000 if variant == "fp32" else 400,
+        "params": 10,
+        "builtin_only": True,
+        "metrics": {"HR@10": 0.5, "NDCG@10": ndcg, "MRR@10": 0.2, "HR@20": 0.6, "NDCG@20": 0.4},
+        "metrics_head": {"NDCG@10": ndcg},
+        "metrics_tail": {},
+        "parity": {"max_rel_err": max_rel_err, "top10_agreement": agreement},
+        "latency_ms": {"p50": 0.1, "p95": 0.2},
+        "flags": [],
+    }
+
+
+def test_flags_an_ndcg_drop_of_more_than_five_percent_and_poor_agreement():
+    fp32 = entry("fp32", 0.40)
+    assert quality_flags(fp32, fp32) == []
+    assert quality_flags(entry("fp16", 0.385), fp32) == []
+    assert any("below its fp32" in flag for flag in quality_flags(entry("full_int8", 0.37), fp32))
+    assert any("agreement" in flag for flag in quality_flags(entry("full_int8", 0.40, agreement=0.5), fp32))
+    assert any(
+        "fp32 max relative error" in flag
+        for flag in quality_flags(entry("fp32", 0.4, max_rel_err=1e-3), None)
+    )
+
+
+def test_writes_json_markdown_and_plots(tmp_path):
+    report = {
+        "dataset": "tiny",
+        "n_items": 10,
+        "max_len": 4,
+        "top_k": 3,
+        "commit": "unknown",
+        "machine": machine_summary(),
+        "command": "to_tflite.py",
+        "models": [entry("fp32", 0.4), entry("dynamic_int8", 0.3) | {"flags": ["NDCG@10 below"]}],
+    }
+    write_report(report, tmp_path)
+    assert json.loads((tmp_path / "report.json").read_text()) == report
+    markdown = (tmp_path / "report.md").read_text()
+    assert "student_dynamic_int8" in markdown and "NDCG@10 below" in markdown
+    for plot in ("size_vs_ndcg.png", "latency.png"):
+        assert (tmp_path / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

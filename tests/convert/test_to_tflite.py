@@ -1,0 +1,116 @@
+"""End to end: `python convert/to_tflite.py` on a tiny synthetic setting trains, exports and reports.
+
+One run (module fixture, as a script from the repo root) is checked against docs/artifacts.md.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from convert.ops import builtin_only
+from runtime.history import encode_history
+from runtime.litert import Recommender
+from runtime.sidecar import load_artifact
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VARIANTS = ("fp32", "dynamic_int8", "qat_int8")
+EXPECTED_MODELS = [
+    "teacher_fp32",
+    "teacher_dynamic_int8",
+    "student_fp32",
+    "student_dynamic_int8",
+    "student_qat_int8",
+]
+TINY_FLAGS = [
+    "--synthetic_users=40",
+    "--synthetic_items=48",
+    "--max_len=8",
+    "--hidden_dim=8",
+    "--num_blocks=1",
+    "--epochs=1",
+    "--student_epochs=1",
+    "--tt_rank=4",
+    "--stp_factor=2",
+    "--top_k=5",
+    "--bench_runs=10",
+    "--bench_warmup=1",
+    "--parity_examples=10",
+    "--eval_examples=20",
+    "--golden_cases=4",
+    "--batch_size=64",
+]
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("export")
+    command = [
+        sys.executable,
+        "convert/to_tflite.py",
+        f"--out={out}",
+        f"--variants={','.join(VARIANTS)}",
+        *TINY_FLAGS,
+    ]
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    result = subprocess.run(
+        command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+def test_writes_every_model_with_a_verified_sidecar(export):
+    names = sorted(path.stem for path in export.glob("*.tflite"))
+    assert names == sorted(EXPECTED_MODELS)
+    for name in EXPECTED_MODELS:
+        sidecar, vocab = load_artifact(export / f"{name}.tflite")
+        role, variant = name.split("_", 1)
+        assert (sidecar["role"], sidecar["variant"], sidecar["dataset"]) == (role, variant, "synthetic")
+        assert sidecar["n_items"] == vocab.n_items and sidecar["max_len"] == 8 and sidecar["top_k"] == 5
+        assert (
+            sidecar["padding_side"] == "left" and sidecar["padding_id"] == 0 and sidecar["excludes_history"]
+        )
+        assert sidecar["signatures"]["score"]["outputs"]["scores"] == [1, vocab.n_items + 1]
+        assert set(sidecar["metrics"]) >= {"HR@10", "NDCG@10", "MRR@10", "HR@20"}
+        assert sidecar["builtin_only"] is True and "TOPK_V2" in sidecar["ops"]
+
+
+def test_every_exported_variant_is_builtin_only(export):
+    for path in export.glob("*.tflite"):
+        assert builtin_only(path), path.name
+
+
+def test_golden_matches_a_fresh_litert_run(export):
+    golden = json.loads((export / "golden.json").read_text())
+    recommender = Recommender(export / golden["model_file"])
+    assert golden["top_k"] == 5 and len(golden["cases"]) == 4
+    assert len(golden["cases"][-1]["history_original_ids"]) > recommender.max_len
+    for case in golden["cases"]:
+        prefix = [recommender.vocab.to_internal(item) for item in case["history_original_ids"]]
+        history = encode_history(prefix, recommender.max_len)
+        assert history.tolist() == case["history"]
+        item_ids, scores = recommender.recommend(history)
+        assert item_ids.tolist() == case["item_ids"]
+        np.testing.assert_allclose(scores, case["scores"], rtol=1e-6)
+        assert case["original_ids"] == [recommender.vocab.original_id(item) for item in item_ids]
+
+
+def test_report_json_fields(export):
+    report = json.loads((export / "report.json").read_text())
+    assert {"dataset", "n_items", "max_len", "top_k", "commit", "machine", "command"} <= set(report)
+    assert report["machine"]["accelerator"] == "none" and "to_tflite.py" in report["command"]
+    assert [entry["name"] for entry in report["models"]] == EXPECTED_MODELS
+    for entry in report["models"]:
+        assert entry["bytes"] == (export / entry["file"]).stat().st_size
+        assert {"HR@10", "NDCG@10", "MRR@20"} <= set(entry["metrics"])
+        assert set(entry["parity"]) == {"max_rel_err", "top10_agreement"}
+        assert set(entry["latency_ms"]) == {"p50", "p95"} and isinstance(entry["flags"], list)
+        if entry["variant"] == "fp32":
+            assert entry["parity"]["max_rel_err"] <= 1e-5
+    for name in ("report.md", "size_vs_ndcg.png", "latency.png", "vocab.tsv"):
+        assert (export / name).is_file()
