@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from absl import app, flags
 
+from runtime.atomic import atomic_write_text
 from runtime.history import encode_history
 from runtime.litert import Recommender
 from runtime.sidecar import ArtifactError
@@ -121,9 +122,7 @@ def main(argv: Sequence[str]) -> None:
     print(format_results(os.path.basename(options.model), results))
     if options.json:
         report = {"model_file": os.path.basename(options.model), "results": results}
-        with open(options.json, "w", encoding="utf-8") as stream:
-            json.dump(report, stream, indent=2)
-            stream.write("\n")
+        atomic_write_text(options.json, json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 from absl import app, flags
 
+from runtime.atomic import atomic_write_text
 from runtime.history import HistoryError, encode_history
 from runtime.litert import Recommender
 from runtime.metrics import (
@@ -186,9 +187,7 @@ def main(argv: Sequence[str]) -> None:
         sys.exit(f"error: {error}")
     print(format_report(os.path.basename(options.model), report))
     if options.json:
-        with open(options.json, "w", encoding="utf-8") as stream:
-            json.dump(report, stream, indent=2)
-            stream.write("\n")
+        atomic_write_text(options.json, json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Imports LiteRT (or the older tflite-runtime wheel) and never TensorFlow: edge bo
 """
 
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -91,17 +92,32 @@ class Recommender:
 
     Histories are internal ids, left-padded to `max_len` (see `runtime.history.encode_history`). A history
     with no real item raises `EmptyHistoryError` rather than recommend from padding alone.
+
+    Thread safety: one interpreter runs one invocation at a time, so calls on one `Recommender` are serialised
+    by a lock; threads that need parallel throughput each open their own `Recommender`.
     """
 
-    def __init__(self, model_path: str | os.PathLike[str], num_threads: int = 1) -> None:
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        num_threads: int = 1,
+        expected_dataset: str | None = None,
+        expected_n_items: int | None = None,
+    ) -> None:
         """Verifies the sidecar (sha256 of model and vocab, vocab length) and the signatures' shapes.
 
+        Args:
+            model_path: the `.tflite` file; its sidecar and vocab sit beside it.
+            num_threads: CPU threads of the interpreter.
+            expected_dataset / expected_n_items: refuse an export of another dataset or catalogue size.
+
         Raises:
-            ArtifactError: anything in the export that does not match the contract.
+            ArtifactError: anything in the export that does not match the contract or the expectations.
             ImportError: no LiteRT interpreter is installed.
         """
         self.model_path = Path(model_path)
-        self.sidecar, self._vocab = load_artifact(self.model_path)
+        self.sidecar, self._vocab = load_artifact(self.model_path, expected_dataset, expected_n_items)
+        self._lock = threading.Lock()
         interpreter = load_interpreter(self.model_path, num_threads)
         self.num_threads = num_threads
         expected = _expected_signatures(self.sidecar)
@@ -150,8 +166,9 @@ class Recommender:
             EmptyHistoryError: the history is all padding.
         """
         history = check_encoded_history(history, self.max_len, self.n_items)
-        outputs = self._runners["recommend"](history=history[np.newaxis])
-        return outputs["item_ids"][0].copy(), outputs["scores"][0].copy()
+        with self._lock:
+            outputs = self._runners["recommend"](history=history[np.newaxis])
+            return outputs["item_ids"][0].copy(), outputs["scores"][0].copy()
 
     def score(self, history: np.ndarray) -> np.ndarray:
         """Full-catalogue scores for evaluation; nothing is excluded, column 0 (padding) holds -1e9.
@@ -166,4 +183,5 @@ class Recommender:
             InvalidItemIdError, EmptyHistoryError: as `recommend`.
         """
         history = check_encoded_history(history, self.max_len, self.n_items)
-        return self._runners["score"](history=history[np.newaxis])["scores"][0].copy()
+        with self._lock:
+            return self._runners["score"](history=history[np.newaxis])["scores"][0].copy()

@@ -9,6 +9,8 @@ from pathlib import Path
 from runtime.vocab import Vocab, VocabError, read_vocab
 
 REQUIRED_FIELDS = ("model_file", "sha256", "n_items", "max_len", "top_k", "vocab_file", "vocab_sha256")
+_POSITIVE_INTEGER_FIELDS = ("n_items", "max_len", "top_k")
+_STRING_FIELDS = ("model_file", "sha256", "vocab_file", "vocab_sha256")
 REEXPORT_HINT = "re-export with `python convert/to_tflite.py --out DIR` or copy the whole export folder again"
 
 
@@ -85,15 +87,56 @@ def load_sidecar(model_path: str | os.PathLike[str]) -> dict:
     return sidecar
 
 
-def load_artifact(model_path: str | os.PathLike[str]) -> tuple[dict, Vocab]:
+def _check_field_types(sidecar: dict, path: Path) -> None:
+    """Refuses fields of the wrong JSON type before they are used as sizes or paths."""
+    for field in _POSITIVE_INTEGER_FIELDS:
+        value = sidecar[field]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ArtifactError(
+                f"sidecar {path}: {field} must be a positive integer, got {value!r}; {REEXPORT_HINT}"
+            )
+    for field in _STRING_FIELDS:
+        if not isinstance(sidecar[field], str):
+            raise ArtifactError(
+                f"sidecar {path}: {field} must be a string, got {sidecar[field]!r}; {REEXPORT_HINT}"
+            )
+    vocab_file = sidecar["vocab_file"]
+    # The vocab sits beside the model: a sidecar cannot make a device read a file elsewhere.
+    if not vocab_file or Path(vocab_file).name != vocab_file or vocab_file in (".", ".."):
+        raise ArtifactError(
+            f"sidecar {path}: vocab_file {vocab_file!r} must be a file name in the model's folder; "
+            f"{REEXPORT_HINT}"
+        )
+
+
+def _check_expectations(sidecar: dict, path: Path, expected: dict) -> None:
+    """Refuses a model built for another dataset or catalogue than the caller's."""
+    for field, wanted in expected.items():
+        if wanted is not None and sidecar.get(field) != wanted:
+            raise ArtifactError(
+                f"{path} describes a model with {field}={sidecar.get(field)!r} but the caller expects "
+                f"{field}={wanted!r}: this export belongs to another dataset; use the export of {wanted!r}"
+            )
+
+
+def load_artifact(
+    model_path: str | os.PathLike[str],
+    expected_dataset: str | None = None,
+    expected_n_items: int | None = None,
+) -> tuple[dict, Vocab]:
     """`load_sidecar` that also returns the verified vocab, so consumers read it once.
+
+    Args:
+        model_path: the `.tflite` file.
+        expected_dataset / expected_n_items: when given, the sidecar's `dataset` / `n_items` must equal them.
 
     Returns:
         (the sidecar fields, the vocab it names).
 
     Raises:
-        ArtifactError: missing or unreadable sidecar, missing field, sha256 mismatch (truncated, corrupted or
-            swapped file), or a vocab whose length is not `n_items`; the message names both values.
+        ArtifactError: missing or unreadable sidecar, missing or mistyped field, sha256 mismatch (truncated,
+            corrupted or swapped file), a vocab whose length is not `n_items`, or a model of another dataset
+            than expected; the message names both values.
     """
     model_path = Path(model_path)
     path = sidecar_path(model_path)
@@ -110,6 +153,8 @@ def load_artifact(model_path: str | os.PathLike[str]) -> tuple[dict, Vocab]:
     missing = [field for field in REQUIRED_FIELDS if field not in sidecar]
     if missing:
         raise ArtifactError(f"sidecar {path} lacks the fields {missing}; {REEXPORT_HINT}")
+    _check_field_types(sidecar, path)
+    _check_expectations(sidecar, path, {"dataset": expected_dataset, "n_items": expected_n_items})
 
     model_sha256 = file_sha256(model_path)
     if model_sha256 != sidecar["sha256"]:
