@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import model  # noqa: F401  (selects tf-keras before anything below imports TensorFlow)
@@ -10,6 +15,7 @@ from distill.synthetic import generate_synthetic
 from model.sasrec import SASRecConfig
 
 TINY_ITEMS = 40
+REPO = Path(__file__).resolve().parents[1]
 
 
 def tiny_sasrec_config(n_items: int = TINY_ITEMS, **overrides) -> SASRecConfig:
@@ -35,3 +41,54 @@ def tiny_dataset() -> SequenceDataset:
         n_users=80, n_items=TINY_ITEMS, seed=0, n_clusters=5, min_length=6, max_length=14
     )
     return leave_one_out("synthetic-tiny", sequences)
+
+
+METRIC_KEYS = [f"{name}@{k}" for k in (5, 10, 20) for name in ("HR", "NDCG", "MRR")]
+
+
+def assert_results_entry(entry: dict, role: str) -> None:
+    """One `models` entry of metrics.json: name, role, params and the three metric dicts with every key."""
+    assert {"name", "role", "params", "metrics", "metrics_head", "metrics_tail"} <= set(entry)
+    assert entry["role"] == role
+    assert isinstance(entry["params"], int)
+    for split in ("metrics", "metrics_head", "metrics_tail"):
+        assert sorted(entry[split]) == sorted(METRIC_KEYS), split
+        assert all(0.0 <= value <= 1.0 for value in entry[split].values()), split
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher(tiny_dataset, tmp_path_factory):
+    """A teacher trained for one epoch in-process on the tiny dataset: (folder, metrics.json as returned)."""
+    from distill.train_teacher import train_teacher
+    from distill.training import TrainConfig
+
+    out_dir = tmp_path_factory.mktemp("tiny_teacher")
+    config = tiny_sasrec_config(n_items=tiny_dataset.n_items)
+    metrics = train_teacher(tiny_dataset, config, TrainConfig(epochs=1, batch_size=64), out_dir)
+    return out_dir, metrics
+
+
+def run_cli(module: str, *flags: str) -> subprocess.CompletedProcess:
+    """`python -m module flags...` from the repository root on the CPU; fails the test with its stderr."""
+    result = subprocess.run(
+        [sys.executable, "-m", module, *flags],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="session")
+def cli_teacher_dir(tmp_path_factory) -> Path:
+    """The teacher CLI run once for 1 epoch on the default synthetic dataset with tiny model flags."""
+    out_dir = tmp_path_factory.mktemp("cli_teacher")
+    run_cli(
+        "distill.train_teacher",
+        *("--dataset", "synthetic", "--epochs", "1", "--hidden_dim", "8", "--max_len", "8"),
+        *("--num_blocks", "1", "--batch_size", "256", "--out", str(out_dir)),
+    )
+    return out_dir
