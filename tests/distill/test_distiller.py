@@ -215,7 +215,7 @@ def test_a_short_distillation_run_lowers_the_validation_loss(tiny_dataset):
     keras.utils.set_random_seed(0)
     teacher = SASRec(tiny_sasrec_config(n_items=n_items)).build_for_inference()
     teacher.compile(optimizer=keras.optimizers.Adam(1e-2), run_eagerly=True)
-    teacher.fit(training_dataset(sequences, 8, 32, seed=0), epochs=3, verbose=0)
+    teacher.fit(training_dataset(sequences, 8, 40, seed=0), epochs=2, verbose=0)
     student = SASRec(tiny_sasrec_config(n_items=n_items, item_table="stp_tt")).build_for_inference()
     distiller = Distiller(
         teacher, student, head_item_mask(sequences, n_items), DistillConfig(pred_weight=0.1)
@@ -223,7 +223,7 @@ def test_a_short_distillation_run_lowers_the_validation_loss(tiny_dataset):
     distiller.compile(optimizer=keras.optimizers.Adam(1e-2), run_eagerly=True)
     history, targets = validation_batch(tiny_dataset)
     before = distiller.losses_for(history, targets, training=False)
-    distiller.fit(training_dataset(sequences, 8, 32, seed=0), epochs=3, verbose=0)
+    distiller.fit(training_dataset(sequences, 8, 40, seed=0), epochs=2, verbose=0)
     after = distiller.losses_for(history, targets, training=False)
     assert float(after["loss"]) < float(before["loss"])
     assert float(after["ce"]) < float(before["ce"])

@@ -156,6 +156,6 @@ def test_a_few_train_steps_lower_the_training_loss(loss):
         return float(softmax_cross_entropy(model.item_scores(vectors), labels))
 
     before = full_loss()
-    for _ in range(10):  # eager steps: tracing model.fit would cost more than the steps
+    for _ in range(4):  # eager steps: tracing model.fit would cost more than the steps
         model.train_step((history, targets))
     assert full_loss() < before
