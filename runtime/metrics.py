@@ -48,9 +48,10 @@ def _seen_mask(histories: Sequence[np.ndarray], n_columns: int) -> np.ndarray:
 def target_ranks(
     scores: np.ndarray, targets: np.ndarray, histories: Sequence[np.ndarray] | None = None
 ) -> np.ndarray:
-    """0-based rank of each target among the real items: how many score strictly higher.
+    """0-based rank of each target among the real items: how many other items score at least as high.
 
-    Strictly-greater counting means ties favour the target; with continuous scores ties do not happen.
+    Ties count against the target, so a degenerate model (e.g. constant scores from a broken quantization)
+    ranks last instead of first; with continuous scores ties do not happen.
 
     Args:
         scores: `[batch, n_items + 1]`, column i = item i; column 0 (padding) never counts.
@@ -63,7 +64,8 @@ def target_ranks(
     """
     scores, targets = _check_scores_and_targets(scores, targets)
     rows = np.arange(scores.shape[0])
-    beats_target = scores > scores[rows, targets][:, None]
+    beats_target = scores >= scores[rows, targets][:, None]
+    beats_target[rows, targets] = False
     beats_target[:, PADDING_ID] = False
     if histories is not None:
         seen = _seen_mask(histories, scores.shape[1])

@@ -146,3 +146,11 @@ def test_sampled_ranks_are_seeded_and_bounded():
     np.testing.assert_array_equal(first, again)
     assert first.min() >= 0 and first.max() <= 10
     assert math.isfinite(ranking_metrics(first)["NDCG@5"])
+
+
+def test_target_ranks_count_ties_against_the_target():
+    # Constant scores (a collapsed model) must rank every target last, not first.
+    scores = np.zeros((2, 5), dtype=np.float32)
+    np.testing.assert_array_equal(target_ranks(scores, np.array([1, 4])), [3, 3])
+    scores = np.array([[0.0, 1.0, 2.0, 2.0, 0.5]])
+    np.testing.assert_array_equal(target_ranks(scores, np.array([2])), [1])
