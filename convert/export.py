@@ -14,6 +14,8 @@ from model.keras_setup import tf
 from model.sasrec import PADDING_SCORE, SASRec
 
 SIGNATURES = ("recommend", "score")
+# Column 0 of `score`: PADDING_SCORE, or (for full integer quantization) the row's minimum minus one.
+PADDING_COLUMNS = ("sentinel", "below_row_minimum")
 
 ConverterSetup = Callable[[tf.lite.TFLiteConverter], None]
 
@@ -28,33 +30,71 @@ def padding_score(history: tf.Tensor) -> tf.Tensor:
     return tf.cast(zero + int(PADDING_SCORE), tf.float32)
 
 
-def catalogue_scores(model: SASRec, history: tf.Tensor) -> tf.Tensor:
-    """Scores [1, n_items + 1] through `item_table.score`; column 0 (padding) holds exactly PADDING_SCORE.
+def item_scores(model: SASRec, history: tf.Tensor) -> tf.Tensor:
+    """Scores of the real items 1..n_items, float32 [1, n_items]; nothing masked, no padding column.
 
     `item_table.score` is the factored STP-TT contraction for the student (the cores stay in the graph, never
     an N x d table) and the dense matmul for the teacher; `SASRec.call` would pick by FLOPs instead.
     """
     hidden = model.encode(history, training=False)
-    scores = model.item_table.score(model.final_vector(hidden, history))
-    is_padding = tf.one_hot(0, model.config.num_rows, on_value=True, off_value=False)[None, :]
-    return tf.where(is_padding, padding_score(history), scores)
+    return model.item_table.score(model.final_vector(hidden, history))[:, 1:]
 
 
-def exclusion_mask(history: tf.Tensor, num_rows: int) -> tf.Tensor:
-    """bool [1, num_rows]: True for every id in the history and for the padding id 0.
+def catalogue_scores(model: SASRec, history: tf.Tensor, padding_column: str = "sentinel") -> tf.Tensor:
+    """Scores [1, n_items + 1]; column 0 (padding) holds PADDING_SCORE, or with "below_row_minimum" the row's
+    minimum minus one.
 
-    history int32 [1, L]. A scatter of ones (duplicates add up) keeps this to builtin SCATTER_ND + GREATER.
+    The padding column is joined by the last float operation. Full integer quantization still gives a
+    concatenation one int8 range over all its inputs (the calibrated range propagates back into the scoring
+    matmul even when the concatenation itself stays float), so -1e9 there would flatten every real score:
+    full_int8 uses "below_row_minimum", a value inside the scores' own range that still ranks last.
     """
-    indices = tf.concat([tf.reshape(history, [-1, 1]), tf.zeros([1, 1], tf.int32)], axis=0)
-    counts = tf.scatter_nd(indices, tf.ones([tf.size(history) + 1], tf.float32), [num_rows])
-    return (counts > 0.0)[None, :]
+    if padding_column not in PADDING_COLUMNS:
+        raise ValueError(f"padding_column={padding_column!r}; choose from {PADDING_COLUMNS}")
+    scores = item_scores(model, history)
+    if padding_column == "sentinel":
+        padding = padding_score(history)
+    else:
+        padding = tf.reduce_min(scores, axis=1, keepdims=True) - 1.0
+    return tf.concat([padding, scores], axis=1)
+
+
+def top_k_excluding_history(
+    scores: tf.Tensor, history: tf.Tensor, top_k: int
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """The best `top_k` items of `scores` that are neither in `history` nor padding, best first.
+
+    Args:
+        scores: float32 [1, n_items] raw scores of items 1..n_items (column j is item j + 1).
+        history: int32 [1, L] left-padded history.
+        top_k: K, at most n_items - L.
+
+    Returns:
+        (item_ids int32 [1, K], scores float32 [1, K]).
+
+    No sentinel score is written into a float tensor (full integer quantization would share its int8 range
+    with the real scores). Instead the K + L best raw scores are candidates: at most L of them are history
+    items, so at least K are not. Their rank plus `candidates` for an excluded one is an int32 key; the K
+    smallest keys are the K best allowed candidates, in score order. Ties keep top_k's lower-index-first
+    order, as a top_k over masked scores does.
+    """
+    candidates = top_k + int(history.shape[1])
+    top_scores, columns = tf.math.top_k(scores, candidates)
+    item_ids = tf.cast(columns, tf.int32) + 1
+    in_history = tf.reduce_any(tf.equal(item_ids[:, :, None], history[:, None, :]), axis=2)
+    ranks = tf.range(candidates, dtype=tf.int32)[None, :]
+    keys = ranks + tf.cast(in_history, tf.int32) * candidates
+    _, chosen = tf.math.top_k(-keys, top_k)
+    return tf.gather(item_ids, chosen, batch_dims=1), tf.gather(top_scores, chosen, batch_dims=1)
 
 
 class ExportModule(tf.Module):
     """The two signatures of docs/artifacts.md around one model, batch 1 and L = config.max_len."""
 
-    def __init__(self, model: SASRec, top_k: int):
+    def __init__(self, model: SASRec, top_k: int, padding_column: str = "sentinel"):
         super().__init__()
+        if padding_column not in PADDING_COLUMNS:
+            raise ValueError(f"padding_column={padding_column!r}; choose from {PADDING_COLUMNS}")
         config = model.config
         available = config.n_items - config.max_len
         if not 1 <= top_k <= available:
@@ -64,20 +104,17 @@ class ExportModule(tf.Module):
             )
         self.model = model
         self.top_k = top_k
+        self.padding_column = padding_column
         spec = tf.TensorSpec([1, config.max_len], tf.int32, name="history")
         self.score = tf.function(self._score, input_signature=[spec])
         self.recommend = tf.function(self._recommend, input_signature=[spec])
 
     def _score(self, history: tf.Tensor) -> dict[str, tf.Tensor]:
-        return {"scores": catalogue_scores(self.model, history)}
+        return {"scores": catalogue_scores(self.model, history, self.padding_column)}
 
     def _recommend(self, history: tf.Tensor) -> dict[str, tf.Tensor]:
-        scores = catalogue_scores(self.model, history)
-        excluded = exclusion_mask(history, self.model.config.num_rows)
-        # Excluded items share the padding score: K <= n_items - L leaves K real candidates above it.
-        masked = tf.where(excluded, padding_score(history), scores)
-        top_scores, item_ids = tf.math.top_k(masked, self.top_k)
-        return {"item_ids": tf.cast(item_ids, tf.int32), "scores": top_scores}
+        item_ids, scores = top_k_excluding_history(item_scores(self.model, history), history, self.top_k)
+        return {"item_ids": item_ids, "scores": scores}
 
     def signatures(self) -> dict[str, tf.types.experimental.ConcreteFunction]:
         return {
@@ -86,9 +123,11 @@ class ExportModule(tf.Module):
         }
 
 
-def save_export_module(model: SASRec, top_k: int, directory: str | Path) -> Path:
+def save_export_module(
+    model: SASRec, top_k: int, directory: str | Path, padding_column: str = "sentinel"
+) -> Path:
     """Writes the SavedModel with the `recommend` and `score` signatures; returns its folder."""
-    module = ExportModule(model, top_k)
+    module = ExportModule(model, top_k, padding_column)
     tf.saved_model.save(module, str(directory), signatures=module.signatures())
     return Path(directory)
 
@@ -103,7 +142,9 @@ def convert_saved_model(saved_model_dir: str | Path, setup: ConverterSetup | Non
     return converter.convert()
 
 
-def export_tflite(model: SASRec, top_k: int, setup: ConverterSetup | None = None) -> bytes:
+def export_tflite(
+    model: SASRec, top_k: int, setup: ConverterSetup | None = None, padding_column: str = "sentinel"
+) -> bytes:
     """Model -> flatbuffer bytes in one call, through a temporary SavedModel."""
     with tempfile.TemporaryDirectory(prefix="odrec_saved_model_") as directory:
-        return convert_saved_model(save_export_module(model, top_k, directory), setup)
+        return convert_saved_model(save_export_module(model, top_k, directory, padding_column), setup)

@@ -1,7 +1,9 @@
 """Post-training variants of one export: the converter options of `fp32`, `fp16`, `dynamic_int8`, `full_int8`.
 
 `qat_int8` starts from a quantization-aware model (convert/qat.py) and is converted like `dynamic_int8`, with
-the ranges learnt during fine-tuning taking the place of calibration.
+the ranges learnt during fine-tuning taking the place of calibration. `full_int8` is converted from an export
+graph whose `score` padding column is the row minimum minus one (`padding_column`): -1e9 cannot share an int8
+range with the scores.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ class Conversion:
     flatbuffer: bytes
     quantization: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def padding_column(variant: str) -> str:
+    """The `convert.export` padding column of the SavedModel a variant is converted from."""
+    return "below_row_minimum" if variant == "full_int8" else "sentinel"
 
 
 def variants_for_role(role: str, requested: Sequence[str]) -> list[str]:

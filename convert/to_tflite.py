@@ -30,7 +30,13 @@ from convert.golden import GOLDEN_FILE, golden_prefixes, write_golden  # noqa: E
 from convert.ops import non_builtin_operators, operator_counts  # noqa: E402
 from convert.parity import compare_scores, keras_scores, litert_scores, parity_histories  # noqa: E402
 from convert.qat import quantization_aware_student  # noqa: E402
-from convert.quantize import VARIANTS, convert_variant, representative_histories, variants_for_role  # noqa: E402
+from convert.quantize import (  # noqa: E402
+    VARIANTS,
+    convert_variant,
+    padding_column,
+    representative_histories,
+    variants_for_role,
+)
 from convert.report import git_commit, machine_summary, quality_flags, write_report  # noqa: E402
 from distill.dataset import SequenceDataset, leave_one_out  # noqa: E402
 from distill.distiller import DistillConfig  # noqa: E402
@@ -202,7 +208,7 @@ def export_role(
     params = parameter_report(keras_model)["total"]
     entries = []
     with tempfile.TemporaryDirectory(prefix=f"odrec_{role}_") as scratch:
-        saved_model_dir = save_export_module(keras_model, config.top_k, Path(scratch) / "float")
+        saved_models: dict[str, Path] = {}
         for variant in variants_for_role(role, config.variants):
             if variant == "qat_int8":
                 qat_model = quantization_aware_student(
@@ -216,8 +222,12 @@ def export_role(
                 qat_dir = save_export_module(qat_model, config.top_k, Path(scratch) / "qat")
                 entries.append(export_variant(qat_model, qat_dir, variant, role, dataset, config, params))
             else:
+                column = padding_column(variant)
+                if column not in saved_models:
+                    directory = Path(scratch) / f"float_{column}"
+                    saved_models[column] = save_export_module(keras_model, config.top_k, directory, column)
                 entries.append(
-                    export_variant(keras_model, saved_model_dir, variant, role, dataset, config, params)
+                    export_variant(keras_model, saved_models[column], variant, role, dataset, config, params)
                 )
     fp32 = next((entry for entry in entries if entry["variant"] == "fp32"), None)
     for entry in entries:

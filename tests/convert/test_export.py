@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 import model  # noqa: F401  (tf-keras before TensorFlow)
-from convert.export import export_tflite
+from convert.export import export_tflite, top_k_excluding_history
 from convert.ops import builtin_only, constant_tensor_shapes
+from model.keras_setup import tf
 from model.sasrec import SASRec, SASRecConfig
 from runtime.litert import interpreter_class
 from runtime.metrics import top_k_items
@@ -97,3 +98,66 @@ def test_student_file_is_smaller_than_its_dense_table():
 def test_top_k_larger_than_the_catalogue_left_after_exclusion_is_refused():
     with pytest.raises(ValueError, match="top_k"):
         export_tflite(tiny_model(), N_ITEMS - MAX_LEN + 1)
+
+
+def masked_top_k(scores: np.ndarray, history: np.ndarray, k: int) -> tuple[list[int], list[float]]:
+    """The old graph in numpy: -1e9 into history items, then a stable top-k (ties to the lower id)."""
+    masked = scores.astype(np.float64).copy()
+    masked[[item - 1 for item in history if item]] = -1e9
+    order = np.argsort(-masked, kind="stable")[:k]
+    return (order + 1).tolist(), scores[order].tolist()
+
+
+@pytest.mark.parametrize(
+    "scores, history",
+    [
+        # Every history item is among the best: K + L candidates still leave K allowed ones.
+        ([9.0, 8.0, 7.0, 6.0, 5.0, 4.0, 3.0, 2.0], [0, 1, 2, 3]),
+        # A repeated history item, padding in front, ties between allowed items (lower id first).
+        ([1.0, 5.0, 5.0, 2.0, 5.0, 0.5, 5.0, -3.0], [0, 0, 3, 3]),
+        # History at the bottom of the ranking: nothing among the top candidates is excluded.
+        ([-1.0, -2.0, 4.0, 3.0, 2.0, 1.0, -5.0, -6.0], [7, 8, 2, 1]),
+        # All scores equal: ids in increasing order, history skipped.
+        ([0.0] * 8, [0, 2, 5, 1]),
+    ],
+)
+def test_top_k_excluding_history_is_the_masked_top_k(scores, history):
+    top_k = 4  # K = n_items - L, the most ExportModule allows
+    scores_np, history_np = np.array(scores, np.float32), np.array(history, np.int32)
+    item_ids, top_scores = top_k_excluding_history(
+        tf.constant(scores_np[None]), tf.constant(history_np[None]), top_k
+    )
+    expected_ids, expected_scores = masked_top_k(scores_np, history_np, top_k)
+    assert item_ids.dtype == tf.int32 and item_ids.shape == (1, top_k)
+    assert item_ids.numpy()[0].tolist() == expected_ids
+    np.testing.assert_array_equal(top_scores.numpy()[0], expected_scores)
+
+
+def test_recommend_excludes_history_items_that_score_best():
+    """Histories made of the model's own favourites: the graph must skip all of them."""
+    keras_model = tiny_model(item_table="dense")
+    interpreter = interpreter_class()(model_content=export_tflite(keras_model, TOP_K))
+    runner = interpreter.get_signature_runner("recommend")
+    start = histories(seed=2)[:1]
+    favourites = np.argsort(-keras_model(start).numpy()[0, 1:], kind="stable")[:MAX_LEN] + 1
+    history = favourites.astype(np.int32)[None]
+    expected_ids, expected_scores = masked_top_k(keras_model(history).numpy()[0, 1:], history[0], TOP_K)
+    outputs = runner(history=history)
+    assert outputs["item_ids"][0].tolist() == expected_ids
+    np.testing.assert_allclose(outputs["scores"][0], expected_scores, rtol=1e-5)
+
+
+def test_below_row_minimum_padding_column_ranks_last():
+    keras_model = tiny_model(item_table="dense")
+    flatbuffer = export_tflite(keras_model, TOP_K, padding_column="below_row_minimum")
+    runner = interpreter_class()(model_content=flatbuffer).get_signature_runner("score")
+    history = histories()[3]
+    scores = runner(history=history[None])["scores"][0]
+    reference = keras_model(history[None]).numpy()[0]
+    np.testing.assert_allclose(scores[1:], reference[1:], rtol=1e-5, atol=1e-6)
+    assert scores[0] == pytest.approx(scores[1:].min() - 1.0)
+
+
+def test_unknown_padding_column_is_refused():
+    with pytest.raises(ValueError, match="padding_column"):
+        export_tflite(tiny_model(), TOP_K, padding_column="zero")
