@@ -52,7 +52,7 @@ class ScalingConfig:
     n_items: tuple[int, ...] = (10**4, 10**5, 10**6, 10**7)
     teacher_max_items: int = 10**6
     teacher_variants: tuple[str, ...] = ("fp32", "dynamic_int8")
-    student_variants: tuple[str, ...] = ("fp32", "dynamic_int8")
+    student_variants: tuple[str, ...] = ("fp32", "dynamic_int8", "full_int8")
     hidden_dim: int = 64
     num_blocks: int = 1
     max_len: int = 50
@@ -196,12 +196,13 @@ def build_and_convert(
 
     Runs in its own process (TensorFlow is imported here only). Returns {"params", "config",
     "saved_model_seconds", "build_seconds", "peak_rss_mb", "variants": {variant: {"file", "bytes",
-    "conversion_seconds", "quantization"}}}; conversion_seconds is the variant's converter time plus the
-    shared SavedModel export.
+    "conversion_seconds", "quantization", "converter_notes"}}}; conversion_seconds is the variant's converter
+    time plus the export of the SavedModel it is converted from (shared by the variants of one padding
+    column).
     """
     import model  # noqa: F401  (selects tf-keras before TensorFlow loads)
     from convert.export import save_export_module
-    from convert.quantize import convert_variant
+    from convert.quantize import convert_variant, padding_column
     from model.keras_setup import tf
     from model.parameters import parameter_report
     from model.sasrec import SASRec, SASRecConfig
@@ -224,16 +225,21 @@ def build_and_convert(
         "build_seconds": build_seconds,
         "variants": {},
     }
+    saved_model_seconds = {}
     with tempfile.TemporaryDirectory(prefix="odrec_scaling_", dir=out) as scratch:
-        started = time.perf_counter()
-        saved_model_dir = save_export_module(keras_model, config.top_k, Path(scratch) / "saved_model")
-        result["saved_model_seconds"] = time.perf_counter() - started
+        saved_models = {}
         # No data to calibrate full_int8 with: random valid histories (ranges of untrained activations).
         calibration = random_histories(n_items, config.max_len, 32, config.seed)
         for variant in variants:
+            column = padding_column(variant)  # full_int8 converts from its own export graph
+            if column not in saved_models:
+                started = time.perf_counter()
+                directory = Path(scratch) / f"saved_model_{column}"
+                saved_models[column] = save_export_module(keras_model, config.top_k, directory, column)
+                saved_model_seconds[column] = time.perf_counter() - started
             started = time.perf_counter()
-            conversion = convert_variant(saved_model_dir, variant, calibration)
-            seconds = time.perf_counter() - started + result["saved_model_seconds"]
+            conversion = convert_variant(saved_models[column], variant, calibration)
+            seconds = time.perf_counter() - started + saved_model_seconds[column]
             path = out / f"{role}_{variant}.tflite"
             atomic_write_bytes(path, conversion.flatbuffer)
             write_sidecar(path, sidecar_fields(role, variant, n_items, config.max_len, config.top_k))
@@ -245,6 +251,7 @@ def build_and_convert(
                 "converter_notes": list(conversion.notes),
             }
             del conversion
+    result["saved_model_seconds"] = saved_model_seconds
     result["peak_rss_mb"] = process_peak_rss_mb()
     return result
 
@@ -479,6 +486,16 @@ def plot(entries: Sequence[dict], config: ScalingConfig, out_dir: Path) -> list[
                     label=f"{role} {variant}",
                 )
         if metric == "bytes":
+            verdict = teacher_deployability(entries, config)["per_variant"]
+            for variant, rows in verdict.items():
+                estimated = [(int(n), row["bytes"]) for n, row in rows.items() if row["source"] != "measured"]
+                if estimated:
+                    axis.plot(
+                        *zip(*estimated, strict=True),
+                        "x",
+                        markersize=9,
+                        label=f"teacher {variant}: table only, not built",
+                    )
             axis.axhline(FLATBUFFER_LIMIT_BYTES, color="red", linestyle=":", label="2 GiB flatbuffer limit")
             axis.axhline(APP_BUDGET_BYTES, color="orange", linestyle=":", label="200 MB app download budget")
             axis.axhline(STUDENT_BYTES_TARGET, color="gray", linestyle=":", label="10 MB student target")
