@@ -7,7 +7,7 @@ from absl import flags
 
 from distill.dataset import SequenceDataset
 from distill.registry import DATASETS, FORMATS, load_dataset
-from distill.training import TrainConfig
+from distill.training import STRATEGIES, TrainConfig
 from model.sasrec import LOSSES, NEGATIVE_SAMPLERS, READOUTS
 
 
@@ -47,6 +47,14 @@ def define_training_flags(epochs: int = 20, batch_size: int = 128) -> None:
     flags.DEFINE_bool(
         "exclude_history", False, "Evaluation: drop items already in the history from the ranking."
     )
+    flags.DEFINE_enum(
+        "strategy",
+        "default",
+        list(STRATEGIES),
+        "Distribution: one device; mirrored replicas on this machine (GPUs, else logical CPUs); or "
+        "multi_worker over the cluster in TF_CONFIG. --batch_size is the global batch, split evenly over the "
+        "replicas (docs/distributed.md).",
+    )
 
 
 def dataset_from_flags(values: flags.FlagValues) -> SequenceDataset:
@@ -62,6 +70,7 @@ def train_config_from_flags(values: flags.FlagValues) -> TrainConfig:
         learning_rate=values.learning_rate,
         patience=values.patience,
         seed=values.seed,
+        strategy=values.strategy,
     )
 
 

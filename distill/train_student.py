@@ -23,7 +23,13 @@ from distill.dataset import SequenceDataset
 from distill.distiller import DistillConfig, Distiller
 from distill.model_io import load_model
 from distill.train_teacher import item_counts, split_metrics, train_and_evaluate, training_sequences
-from distill.training import TrainConfig
+from distill.training import (
+    TrainConfig,
+    make_optimizer,
+    make_strategy,
+    remove_worker_dir,
+    worker_write_dir,
+)
 from model.keras_setup import keras
 from model.parameters import compression_ratios, parameter_report
 from model.sasrec import SASRec, SASRecConfig
@@ -42,31 +48,39 @@ def train_student(
     exclude_history: bool = False,
     name: str = "student",
 ) -> dict:
-    """Distils (or, with only ce_weight set, trains from scratch) a student; returns its metrics.json."""
+    """Distils (or, with only ce_weight set, trains from scratch) a student; returns its metrics.json.
+
+    Under `train_config.strategy` teacher, student, heads and optimizer are built inside the strategy's scope;
+    on a multi-worker cluster only the chief writes `out_dir`.
+    """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    strategy = make_strategy(train_config.strategy)
+    write_dir = worker_write_dir(out_dir, strategy)
+    write_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(train_config.seed)
-    teacher = load_model(teacher_dir)
-    if teacher.config.n_items != dataset.n_items:
-        raise ValueError(
-            f"teacher {teacher_dir} was trained on {teacher.config.n_items} items but dataset "
-            f"{dataset.name} has {dataset.n_items}: pass the teacher of this dataset"
-        )
-    student = SASRec(student_config)
-    student.build_for_inference()
-    student.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
-    hot_items = head_item_mask(dataset.train_sequences, dataset.n_items)
-    distiller = Distiller(teacher, student, hot_items, distill_config)
-    distiller.compile(optimizer=keras.optimizers.Adam(train_config.learning_rate))
-    write_vocab(out_dir / "vocab.tsv", dataset.vocab)
+    with strategy.scope():
+        teacher = load_model(teacher_dir)
+        if teacher.config.n_items != dataset.n_items:
+            raise ValueError(
+                f"teacher {teacher_dir} was trained on {teacher.config.n_items} items but dataset "
+                f"{dataset.name} has {dataset.n_items}: pass the teacher of this dataset"
+            )
+        student = SASRec(student_config)
+        student.build_for_inference()
+        student.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
+        hot_items = head_item_mask(dataset.train_sequences, dataset.n_items)
+        distiller = Distiller(teacher, student, hot_items, distill_config)
+        distiller.compile(optimizer=make_optimizer(train_config))
+    write_vocab(write_dir / "vocab.tsv", dataset.vocab)
     start = time.time()
     best, reports = train_and_evaluate(
         distiller,
         dataset,
         training_sequences(dataset, student_config),
         train_config,
-        out_dir,
+        write_dir,
         exclude_history,
+        restore_dir=out_dir,
     )
     teacher_params, student_params = parameter_report(teacher), parameter_report(best)
     heads = int(sum(np.prod(w.shape) for head in distiller.heads() for w in head.trainable_weights))
@@ -97,7 +111,8 @@ def train_student(
         "seconds": time.time() - start,
         "models": [entry],
     }
-    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2))
+    atomic_write_text(write_dir / "metrics.json", json.dumps(metrics, indent=2))
+    remove_worker_dir(out_dir, write_dir)
     print(json.dumps({key: entry[key] for key in ("params", "compression_table", "compression_model")}))
     print(json.dumps(entry["metrics"]))
     return metrics

@@ -20,7 +20,14 @@ from distill.dataset import SequenceDataset
 from distill.evaluate import evaluate_scorer, model_scorer
 from distill.model_io import load_model, save_model
 from distill.pipeline import training_dataset
-from distill.training import TrainConfig, fit
+from distill.training import (
+    TrainConfig,
+    fit,
+    make_optimizer,
+    make_strategy,
+    remove_worker_dir,
+    worker_write_dir,
+)
 from model.keras_setup import keras
 from model.parameters import parameter_report
 from model.sasrec import SASRec, SASRecConfig
@@ -92,8 +99,12 @@ def train_and_evaluate(
     train_config: TrainConfig,
     out_dir: Path,
     exclude_history: bool,
+    restore_dir: Path | None = None,
 ) -> tuple[keras.Model, dict]:
     """Fits a compiled model with validation early stopping, reloads the best one and evaluates it on test.
+
+    `out_dir` is where this process writes; `restore_dir` (default `out_dir`) where it resumes from (a
+    non-chief worker writes to its scratch folder and resumes from the chief's, see `distill.training.fit`).
 
     Returns the best model and {"state", "valid", "test"} reports.
     """
@@ -108,7 +119,9 @@ def train_and_evaluate(
         )
 
     data = training_dataset(sequences, config.max_len, train_config.batch_size, train_config.seed)
-    state = fit(model, data, validate, lambda: save_model(deployable, out_dir), out_dir, train_config)
+    state = fit(
+        model, data, validate, lambda: save_model(deployable, out_dir), out_dir, train_config, restore_dir
+    )
     best = load_model(out_dir)
     best_scorer = model_scorer(best, config.max_len)
     test = evaluate_scorer(
@@ -128,18 +141,32 @@ def train_teacher(
     exclude_history: bool = False,
     with_baselines: bool = True,
 ) -> dict:
-    """Trains, selects on validation, evaluates on test, writes the teacher folder; returns metrics.json."""
+    """Trains, selects on validation, evaluates on test, writes the teacher folder; returns metrics.json.
+
+    Under `train_config.strategy` the model and optimizer are built inside the strategy's scope; on a
+    multi-worker cluster only the chief writes `out_dir` (the others write a scratch folder, removed at the
+    end).
+    """
     out_dir = Path(out_dir)
+    strategy = make_strategy(train_config.strategy)
     keras.utils.set_random_seed(train_config.seed)
-    model = SASRec(config)
-    model.build_for_inference()
-    model.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
-    model.compile(optimizer=keras.optimizers.Adam(train_config.learning_rate))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_vocab(out_dir / "vocab.tsv", dataset.vocab)
+    with strategy.scope():
+        model = SASRec(config)
+        model.build_for_inference()
+        model.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
+        model.compile(optimizer=make_optimizer(train_config))
+    write_dir = worker_write_dir(out_dir, strategy)
+    write_dir.mkdir(parents=True, exist_ok=True)
+    write_vocab(write_dir / "vocab.tsv", dataset.vocab)
     start = time.time()
     best, reports = train_and_evaluate(
-        model, dataset, training_sequences(dataset, config), train_config, out_dir, exclude_history
+        model,
+        dataset,
+        training_sequences(dataset, config),
+        train_config,
+        write_dir,
+        exclude_history,
+        restore_dir=out_dir,
     )
     state = reports["state"]
     epochs = state["history"]
@@ -166,7 +193,8 @@ def train_teacher(
         "seconds": time.time() - start,
         "models": baselines + [teacher_entry],
     }
-    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2))
+    atomic_write_text(write_dir / "metrics.json", json.dumps(metrics, indent=2))
+    remove_worker_dir(out_dir, write_dir)
     print_comparison(metrics["models"])
     return metrics
 

@@ -1,9 +1,12 @@
-"""The fit loop shared by teacher and student: validation ranking, early stopping, checkpoints and resume."""
+"""The fit loop shared by teacher and student: validation ranking, early stopping, checkpoints and resume;
+and the distribution strategy it runs under (docs/distributed.md)."""
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -15,18 +18,117 @@ from runtime.atomic import atomic_write_text
 
 MONITOR = "NDCG@10"
 STATE_FILE = "training_state.json"
+STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """Training settings. `batch_size` is the GLOBAL batch: under a strategy with R replicas in sync each
+    replica computes its loss on batch_size / R sequences (see docs/distributed.md)."""
+
     epochs: int = 20
     batch_size: int = 128
     learning_rate: float = 1e-3
     patience: int = 3
     seed: int = 0
+    strategy: str = "default"
+
+    def __post_init__(self):
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"TrainConfig.strategy={self.strategy!r}: choose one of {STRATEGIES}")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """The tf.distribute strategy of `--strategy`; create it before any model, optimizer or dataset.
+
+    default: the current (one-device) strategy. mirrored: synchronous replicas on this machine, one per GPU,
+    or one per logical CPU device when there is no GPU (tests split the CPU with
+    `tf.config.set_logical_device_configuration`). multi_worker: `MultiWorkerMirroredStrategy` over the
+    cluster in `TF_CONFIG` (every worker runs the same command).
+
+    Raises:
+        ValueError: unknown name, or multi_worker without TF_CONFIG.
+    """
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([device.name for device in devices])
+    if name == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError(
+                "--strategy=multi_worker reads the cluster from the TF_CONFIG environment variable, which is "
+                "not set; see docs/distributed.md for the TF_CONFIG of each host"
+            )
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown strategy {name!r}; choose one of {STRATEGIES}")
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """True except on the non-chief workers of a multi-worker cluster (worker 0 is chief without a chief)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
+        return True
+    if resolver.task_type in (None, "chief"):
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def worker_write_dir(out_dir: str | Path, strategy: tf.distribute.Strategy) -> Path:
+    """Where this process writes: `out_dir` on the chief; a sibling `<out>.workertemp_<id>` on other workers.
+
+    Every worker must run the same saves (they are collective), but only the chief's files are kept (the
+    pattern of TensorFlow's multi-worker Keras guide); `remove_worker_dir` deletes the others at the end.
+    """
+    out_dir = Path(out_dir)
+    if is_chief(strategy):
+        return out_dir
+    return out_dir.parent / f"{out_dir.name}.workertemp_{strategy.cluster_resolver.task_id}"
+
+
+def remove_worker_dir(out_dir: str | Path, write_dir: str | Path) -> None:
+    """Deletes a non-chief worker's scratch folder once training has finished (never the chief's)."""
+    if Path(write_dir) != Path(out_dir):
+        shutil.rmtree(write_dir, ignore_errors=True)
+
+
+class ReplicaMeanGradients:
+    """Optimizer mixin: the gradients all-reduced across replicas are averaged, not summed.
+
+    A custom `train_step` computes its loss as a mean over the replica's own batch; Keras' default aggregation
+    sums the replicas' gradients, which would multiply the step by the replica count (the guide's fix is to
+    divide each replica's loss by `num_replicas_in_sync`; dividing the summed gradient is the same). The
+    update then follows the mean of the per-replica mean losses, which is the global-batch mean whenever the
+    replicas hold equally many supervised positions. With one replica nothing changes.
+    """
+
+    def aggregate_gradients(self, grads_and_vars):
+        summed = super().aggregate_gradients(grads_and_vars)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas == 1:
+            return summed
+        return [(_divide(gradient, replicas), variable) for gradient, variable in summed]
+
+
+def _divide(gradient, divisor: int):
+    if gradient is None:
+        return None
+    if isinstance(gradient, tf.IndexedSlices):
+        return tf.IndexedSlices(gradient.values / divisor, gradient.indices, gradient.dense_shape)
+    return gradient / divisor
+
+
+class ReplicaMeanAdam(ReplicaMeanGradients, keras.optimizers.Adam):
+    """Adam whose cross-replica gradient is the mean over replicas (see ReplicaMeanGradients)."""
+
+
+def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
+    """The training optimizer; call it inside `strategy.scope()`, after the model's variables exist."""
+    return ReplicaMeanAdam(config.learning_rate)
 
 
 class TrainingDivergedError(RuntimeError):
@@ -131,15 +233,21 @@ def fit(
     save_best: Callable[[], None],
     out_dir: str | Path,
     config: TrainConfig,
+    restore_dir: str | Path | None = None,
 ) -> dict:
     """Trains `model` (already compiled), resuming from `out_dir/checkpoints` if a checkpoint is there.
 
-    Construction order is the caller's: data -> model built -> compile -> this (restore -> fit).
+    Construction order is the caller's: data -> model built -> compile -> this (restore -> fit). Under a
+    strategy, the model and its optimizer must have been created inside `strategy.scope()`.
 
     Args:
         train_data: `distill.pipeline.EpochBatches`, or a dataset from `distill.pipeline.training_dataset`
             (its `.epoch_batches` is used): epoch e then has the same batch order whether or not the process
             restarted. Any other `tf.data.Dataset` is iterated as is, so its order after a resume is its own.
+
+        restore_dir: where to resume from, when it differs from where this process writes: a non-chief worker
+            writes into its scratch `worker_write_dir` but restores the chief's `out_dir`, so a restarted
+            cluster resumes every worker from the same epoch (a shared filesystem, as in TF's guide).
 
     Returns:
         The training state: best validation score and epoch, per-epoch history, seconds.
@@ -153,10 +261,14 @@ def fit(
         model=model, optimizer=model.optimizer, epoch=tf.Variable(0, dtype=tf.int64)
     )
     manager = tf.train.CheckpointManager(checkpoint, str(out_dir / "checkpoints"), max_to_keep=2)
+    restore_dir = Path(restore_dir) if restore_dir is not None else out_dir
+    restorer = manager
+    if restore_dir != out_dir:
+        restorer = tf.train.CheckpointManager(checkpoint, str(restore_dir / "checkpoints"), max_to_keep=2)
     state = {"best": -1.0, "best_epoch": 0, "wait": 0, "history": [], "resumed_from_epoch": 0}
-    if manager.latest_checkpoint:
-        state = _restore(checkpoint, manager, out_dir / STATE_FILE, state)
-        print(f"Resuming from {manager.directory} at epoch {state['resumed_from_epoch']}")
+    if restorer.latest_checkpoint:
+        state = _restore(checkpoint, restorer, restore_dir / STATE_FILE, state)
+        print(f"Resuming from {restorer.directory} at epoch {state['resumed_from_epoch']}")
     initial_epoch = int(checkpoint.epoch.numpy())
     state.pop("diverged", None)
     if state["wait"] >= config.patience or initial_epoch >= config.epochs:
@@ -173,6 +285,12 @@ def fit(
         data, steps_per_epoch = batches.epochs(initial_epoch, config.epochs), batches.steps_per_epoch
     else:
         data, steps_per_epoch = train_data, None
+    if isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        # The batches come from in-memory tensors (no files to shard): every worker builds the same global
+        # batches and keeps its slice of each, so epoch order stays a function of (seed, epoch) on all.
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        data = data.with_options(options)
     start = time.time()
     model.fit(
         data,
