@@ -18,6 +18,7 @@ if __package__ in (None, ""):  # run as a script: make the repo importable, and 
 import dataclasses  # noqa: E402
 import shlex  # noqa: E402
 import tempfile  # noqa: E402
+import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
@@ -298,10 +299,16 @@ def define_flags() -> None:
     flags.DEFINE_integer("max_len", 50, "History length L.", lower_bound=1)
     flags.DEFINE_integer("hidden_dim", 32, "Width d of teacher and student.", lower_bound=1)
     flags.DEFINE_integer("num_blocks", 2, "Self-attention blocks.", lower_bound=1)
+    # 80 teacher epochs at 2e-3 (about 4 minutes on 2 cores) bring the synthetic teacher level with the
+    # first-order Markov baseline (test NDCG@10 0.455 both); 10 epochs at 1e-3 stopped at 0.32.
     flags.DEFINE_integer(
-        "epochs", 10, "Maximum teacher epochs (early stopping on validation).", lower_bound=1
+        "epochs", 80, "Maximum teacher epochs (early stopping on validation).", lower_bound=1
     )
-    flags.DEFINE_integer("student_epochs", 10, "Maximum student epochs.", lower_bound=1)
+    flags.DEFINE_integer("student_epochs", 30, "Maximum student epochs.", lower_bound=1)
+    flags.DEFINE_float("learning_rate", 2e-3, "Adam learning rate of teacher and student.", lower_bound=0.0)
+    flags.DEFINE_integer(
+        "patience", 5, "Early stopping: epochs without validation NDCG@10 improvement.", lower_bound=1
+    )
     flags.DEFINE_integer("batch_size", 128, "Sequences per batch.", lower_bound=1)
     flags.DEFINE_integer("tt_rank", 16, "Student TT rank R.", lower_bound=1)
     flags.DEFINE_integer("stp_factor", 2, "Student semi-tensor-product factor t.", lower_bound=1)
@@ -347,16 +354,31 @@ def main(argv: Sequence[str]) -> None:
             stp_factor=FLAGS.stp_factor,
             tt_num_cores=FLAGS.tt_num_cores,
         )
-        plan = TrainingPlan(
-            teacher,
-            student,
-            TrainConfig(epochs=FLAGS.epochs, batch_size=FLAGS.batch_size, seed=FLAGS.seed),
-            TrainConfig(epochs=FLAGS.student_epochs, batch_size=FLAGS.batch_size, seed=FLAGS.seed),
+        train = TrainConfig(
+            epochs=FLAGS.epochs,
+            batch_size=FLAGS.batch_size,
+            learning_rate=FLAGS.learning_rate,
+            patience=FLAGS.patience,
+            seed=FLAGS.seed,
         )
+        plan = TrainingPlan(teacher, student, train, dataclasses.replace(train, epochs=FLAGS.student_epochs))
+        print(
+            f"training on {dataset.name} ({dataset.n_items} items, {len(dataset.train_sequences)} sequences) "
+            f"into {config.out / 'models'}: teacher up to {train.epochs} epochs, student distilled up to "
+            f"{FLAGS.student_epochs} epochs (lr {train.learning_rate}, patience {train.patience}; "
+            "an existing folder resumes)"
+        )
+        started = time.perf_counter()
         teacher_dir, student_dir = train_models(dataset, plan, config.out / "models")
+        print(f"training took {time.perf_counter() - started:.0f} s")
     command = shlex.join([sys.executable, *sys.argv])
+    print(f"exporting {', '.join(config.variants)} of {teacher_dir} and {student_dir} to {config.out}")
+    started = time.perf_counter()
     report = run_export(dataset, teacher_dir, student_dir, config, command)
-    print(f"wrote {len(report['models'])} models, golden.json and report.md to {config.out}")
+    print(
+        f"wrote {len(report['models'])} models, golden.json and report.md to {config.out} "
+        f"(export took {time.perf_counter() - started:.0f} s)"
+    )
 
 
 if __name__ == "__main__":
