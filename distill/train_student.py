@@ -30,7 +30,7 @@ from distill.training import (
     remove_worker_dir,
     worker_write_dir,
 )
-from model.keras_setup import keras
+from model.keras_setup import keras, tf
 from model.parameters import compression_ratios, parameter_report
 from model.sasrec import SASRec, SASRecConfig
 from runtime.atomic import atomic_write_text
@@ -58,8 +58,14 @@ def train_student(
     write_dir = worker_write_dir(out_dir, strategy)
     write_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(train_config.seed)
+    teacher = load_model(teacher_dir)
     with strategy.scope():
-        teacher = load_model(teacher_dir)
+        if strategy is not tf.distribute.get_strategy():
+            # The teacher must belong to the strategy too, but `load_weights` of an .h5 file inside
+            # a strategy scope fails on the loss tracker's sync-on-read variables (it divides the h5py dataset
+            # itself by the replica count): rebuild the teacher in the scope and copy the loaded weights.
+            loaded, teacher = teacher, SASRec(teacher.config).build_for_inference()
+            teacher.set_weights(loaded.get_weights())
         if teacher.config.n_items != dataset.n_items:
             raise ValueError(
                 f"teacher {teacher_dir} was trained on {teacher.config.n_items} items but dataset "
@@ -153,6 +159,7 @@ def main(argv: Sequence[str]) -> None:
         pred_weight=FLAGS.pred_weight,
         temperature=FLAGS.temperature,
         cl_temperature=FLAGS.cl_temperature,
+        kd_top_k=FLAGS.kd_top_k,
     )
     train_student(
         dataset,
@@ -187,6 +194,12 @@ def define_flags() -> None:
     flags.DEFINE_float("pred_weight", 0.001, "Weight of the predictive recombination term (0 = off).")
     flags.DEFINE_float("temperature", 1.0, "KD temperature T (the KD term is scaled by T^2).")
     flags.DEFINE_float("cl_temperature", 0.2, "InfoNCE temperature tau.")
+    flags.DEFINE_integer(
+        "kd_top_k",
+        0,
+        "KD over the teacher's top-k items plus a tail bucket (large catalogues); 0 = full catalogue.",
+        lower_bound=0,
+    )
 
 
 if __name__ == "__main__":

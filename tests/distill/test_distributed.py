@@ -82,6 +82,29 @@ def _train_teacher(strategy: str, out_dir: Path, epochs: int) -> dict:
     }
 
 
+def _train_student(strategy: str, teacher_dir: Path, out_dir: Path) -> list[float]:
+    """One distillation epoch under `strategy` (kd over the top 10); its epoch losses.
+
+    The contrastive term is off: its in-batch negatives are each replica's own half batch under a strategy, a
+    different objective than one device's (docs/distributed.md), so no trajectory could match with it on.
+    """
+    import dataclasses
+
+    from distill.distiller import DistillConfig
+    from distill.train_student import train_student
+    from distill.training import TrainConfig
+
+    dataset = _tiny_dataset()
+    config = dataclasses.replace(
+        _tiny_config(dataset.n_items), item_table="stp_tt", tt_rank=4, stp_factor=2, tt_num_cores=2
+    )
+    train_config = TrainConfig(epochs=1, batch_size=TRAIN_BATCH, strategy=strategy)
+    train_student(
+        dataset, teacher_dir, config, DistillConfig(cl_weight=0.0, kd_top_k=10), train_config, out_dir
+    )
+    return [epoch["loss"] for epoch in json.loads((out_dir / "training_state.json").read_text())["history"]]
+
+
 def _sgd_step(strategy_name: str, replica_mean: bool, initial: list[np.ndarray] | None):
     """Weights after one SGD step on one batch of 16, from the same initial weights."""
     from distill.training import ReplicaMeanGradients, make_strategy
@@ -129,6 +152,15 @@ def _mirrored_main(out: Path) -> None:
         **{f"default_{i}": w for i, w in enumerate(one["weights"])},
         **{f"mirrored_{i}": w for i, w in enumerate(two["weights"])},
     )
+
+
+def _mirrored_student_main(out: Path) -> None:
+    """In its own process: two MirroredStrategy objects training in one process (teacher, then student) break
+    TensorFlow's collective ops ("Shape mismatch in the collective instance"); the CLIs make one each."""
+    _two_logical_cpus()
+    one = _train_student("default", out / "default", out / "student_default")
+    two = _train_student("mirrored", out / "default", out / "student_mirrored")
+    np.savez(out / "student_result.npz", losses_default=one, losses_mirrored=two)
 
 
 def _sgd_main(out: Path) -> None:
@@ -203,16 +235,17 @@ def test_strategy_flag_reaches_the_train_config():
     assert cli_flags.train_config_from_flags(values).strategy == "mirrored"
 
 
-def _run_script(mode: str, out: Path) -> np.lib.npyio.NpzFile:
-    subprocess.run(
+def _run_script(mode: str, out: Path, result_file: str = "result.npz") -> np.lib.npyio.NpzFile:
+    completed = subprocess.run(
         [sys.executable, __file__, mode, str(out)],
         cwd=REPO,
         env=_environment(),
-        check=True,
         capture_output=True,
+        text=True,
         timeout=300,
     )
-    return np.load(out / "result.npz")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return np.load(out / result_file)
 
 
 def test_replica_mean_gradient_makes_a_mirrored_sgd_step_equal_one_device(tmp_path):
@@ -228,12 +261,15 @@ def test_replica_mean_gradient_makes_a_mirrored_sgd_step_equal_one_device(tmp_pa
 
 
 @pytest.mark.slow
-def test_mirrored_on_two_logical_cpus_matches_one_device(tmp_path):
+def test_mirrored_on_two_logical_cpus_matches_one_device_for_teacher_and_student(tmp_path):
     result = _run_script("mirrored", tmp_path)
     np.testing.assert_allclose(result["losses_mirrored"], result["losses_default"], rtol=LOSS_RTOL)
     assert result["best_epochs"][0] == result["best_epochs"][1]
     for single, mirrored in zip(_stacked(result, "default_"), _stacked(result, "mirrored_"), strict=True):
         np.testing.assert_allclose(mirrored, single, atol=WEIGHT_ATOL)
+    # The student (Distiller: teacher frozen in the scope; CE, top-k KD, predictive term) from one teacher.
+    student = _run_script("mirrored_student", tmp_path, "student_result.npz")
+    np.testing.assert_allclose(student["losses_mirrored"], student["losses_default"], rtol=LOSS_RTOL)
 
 
 def _free_ports(count: int) -> list[int]:
@@ -294,6 +330,8 @@ if __name__ == "__main__":
     mode, out_folder = sys.argv[1], Path(sys.argv[2])
     if mode == "mirrored":
         _mirrored_main(out_folder)
+    elif mode == "mirrored_student":
+        _mirrored_student_main(out_folder)
     elif mode == "sgd":
         _sgd_main(out_folder)
     else:
