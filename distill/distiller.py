@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from distill.losses import info_nce, soft_target_kd
+from distill.losses import info_nce, soft_target_kd, top_k_kd
 from model.keras_setup import keras, tf
 from model.losses import softmax_cross_entropy
 from model.sasrec import AttentionReadout, SASRec
@@ -20,6 +20,12 @@ class DistillConfig:
     pred_weight: float = 0.001
     temperature: float = 1.0
     cl_temperature: float = 0.2
+    # 0: KD over the full catalogue; k > 0: over the teacher's top-k items plus one tail bucket (top_k_kd).
+    kd_top_k: int = 0
+
+    def __post_init__(self):
+        if self.kd_top_k < 0:
+            raise ValueError(f"DistillConfig.kd_top_k={self.kd_top_k} must be >= 0 (0 = full-catalogue KD)")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -154,13 +160,14 @@ class Distiller(keras.Model):
         student_scores = self.student.item_scores(student_rows)
         terms = {"ce": softmax_cross_entropy(student_scores, labels)}
         zero = tf.constant(0.0)
-        terms["kd"] = (
-            soft_target_kd(
-                tf.stop_gradient(self.teacher.item_scores(teacher_rows)), student_scores, cfg.temperature
-            )
-            if cfg.kd_weight
-            else zero
-        )
+        if cfg.kd_weight:
+            teacher_scores = tf.stop_gradient(self.teacher.item_scores(teacher_rows))
+            if cfg.kd_top_k:
+                terms["kd"] = top_k_kd(teacher_scores, student_scores, cfg.temperature, cfg.kd_top_k)
+            else:
+                terms["kd"] = soft_target_kd(teacher_scores, student_scores, cfg.temperature)
+        else:
+            terms["kd"] = zero
         if cfg.cl_weight or cfg.pred_weight:
             student_items = self.student.item_table.lookup(history)
             cl_s, cl_t, pred_s, pred_t, usable = self.views(

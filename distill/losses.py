@@ -30,3 +30,50 @@ def info_nce(student_views: tf.Tensor, teacher_views: tf.Tensor, temperature: fl
     logits = tf.matmul(student_views, teacher_views, transpose_b=True) / temperature
     labels = tf.range(tf.shape(logits)[0])
     return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def top_k_kd(
+    teacher_scores: tf.Tensor, student_scores: tf.Tensor, temperature: float, top_k: int
+) -> tf.Tensor:
+    """KL(p_teacher || p_student) over the teacher's top-k items plus one tail bucket, scaled by T^2, mean
+    over rows: the KD of `soft_target_kd` for large catalogues, where the full distribution is mostly tail.
+
+    Per row, the k items of highest teacher score keep their own probabilities; every other item is pooled
+    into a tail bucket holding its summed probability, in both distributions. With k = n_items + 1 (or
+    n_items: the tail is then one item) this is `soft_target_kd` exactly.
+
+    Args:
+        teacher_scores / student_scores: [rows, n_items + 1] logits (padding column very negative in both).
+        top_k: k, 1 <= k <= n_items + 1.
+
+    Raises:
+        ValueError: top_k outside 1..n_items + 1.
+    """
+    columns = teacher_scores.shape[-1]
+    if top_k < 1 or (columns is not None and top_k > columns):
+        raise ValueError(f"top_k={top_k} must be in 1..{columns} (the score columns); lower --kd_top_k")
+    teacher_logits, student_logits = teacher_scores / temperature, student_scores / temperature
+    teacher_norm = tf.reduce_logsumexp(teacher_logits, axis=-1, keepdims=True)
+    student_norm = tf.reduce_logsumexp(student_logits, axis=-1, keepdims=True)
+    top_teacher, top_items = tf.math.top_k(teacher_logits, top_k)  # [rows, k]
+    teacher_top = top_teacher - teacher_norm  # log p of the top-k items
+    student_top = tf.gather(student_logits, top_items, batch_dims=1) - student_norm
+    # Tail log-probabilities as log-sum-exp over the non-top items (stable even when the tail is tiny).
+    rows = tf.shape(teacher_logits)[0]
+    row_index = tf.repeat(tf.range(rows), top_k)
+    in_top = tf.scatter_nd(
+        tf.stack([row_index, tf.reshape(top_items, [-1])], axis=1),
+        tf.ones([rows * top_k], tf.bool),
+        tf.shape(teacher_logits),
+    )
+    excluded = tf.fill(tf.shape(teacher_logits), -1e30)  # finite: an empty tail gives p = 0, no NaN gradient
+    teacher_tail = (
+        tf.reduce_logsumexp(tf.where(in_top, excluded, teacher_logits), axis=-1) - teacher_norm[:, 0]
+    )
+    student_tail = (
+        tf.reduce_logsumexp(tf.where(in_top, excluded, student_logits), axis=-1) - student_norm[:, 0]
+    )
+    kl_top = tf.reduce_sum(tf.exp(teacher_top) * (teacher_top - student_top), axis=-1)
+    # 0 * (log 0 - log q) is 0 when the teacher's tail is empty.
+    kl_tail = tf.math.multiply_no_nan(teacher_tail - student_tail, tf.exp(teacher_tail))
+    return tf.reduce_mean(kl_top + kl_tail) * temperature**2
