@@ -525,6 +525,7 @@ def run_scaling(
     """Measures every (model, N, variant), writes scaling.json and the two plots into out_dir; returns the
     report."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    commit = git_commit()  # before the run: the tree that was measured, even if HEAD moves meanwhile
     entries = []
     with tempfile.TemporaryDirectory(prefix="odrec_scaling_", dir=work_dir) as scratch:
         for n_items in config.n_items:
@@ -532,7 +533,7 @@ def run_scaling(
                 entries += measure("teacher", n_items, config.teacher_variants, config, Path(scratch))
             entries += measure("student", n_items, config.student_variants, config, Path(scratch))
     report = {
-        "commit": git_commit(),
+        "commit": commit,
         "machine": machine_info(),
         "command": command,
         "note": (
