@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import platform
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,34 +17,6 @@ MIN_TOP10_AGREEMENT = 0.9
 MAX_NDCG_DROP = 0.05
 FP32_MAX_REL_ERR = 1e-5
 TABLE_KEYS = ("HR@10", "NDCG@10", "MRR@10", "HR@20", "NDCG@20")
-
-
-def git_commit(repo: str | Path) -> str:
-    """Full sha of HEAD, or "unknown" outside a git checkout."""
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return result.stdout.strip() or "unknown"
-
-
-def machine_summary() -> dict:
-    """CPU model, cores and memory of this machine (Linux /proc; falls back to platform on others)."""
-    cpu, memory_gb = platform.processor() or "unknown", None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                memory_gb = round(int(line.split()[1]) / (1 << 20), 1)
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": memory_gb, "accelerator": "none"}
 
 
 def quality_flags(entry: dict, fp32_entry: dict | None) -> list[str]:

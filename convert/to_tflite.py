@@ -16,7 +16,6 @@ if __package__ in (None, ""):  # run as a script: make the repo importable, and 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dataclasses  # noqa: E402
-import shlex  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
@@ -38,7 +37,7 @@ from convert.quantize import (  # noqa: E402
     representative_histories,
     variants_for_role,
 )
-from convert.report import git_commit, machine_summary, quality_flags, write_report  # noqa: E402
+from convert.report import quality_flags, write_report  # noqa: E402
 from distill.dataset import SequenceDataset, leave_one_out  # noqa: E402
 from distill.distiller import DistillConfig  # noqa: E402
 from distill.model_io import load_model  # noqa: E402
@@ -54,6 +53,7 @@ from runtime.bench import benchmark_latency  # noqa: E402
 from runtime.evaluate import evaluate_model  # noqa: E402
 from runtime.litert import Recommender  # noqa: E402
 from runtime.metrics import head_item_mask  # noqa: E402
+from runtime.provenance import command_line, git_commit, machine_info  # noqa: E402
 from runtime.sidecar import write_sidecar  # noqa: E402
 from runtime.vocab import write_vocab  # noqa: E402
 
@@ -256,8 +256,8 @@ def run_export(
         "n_items": dataset.n_items,
         "max_len": load_model(teacher_dir).config.max_len,
         "top_k": config.top_k,
-        "commit": git_commit(Path(__file__).resolve().parents[1]),
-        "machine": machine_summary(),
+        "commit": git_commit(),
+        "machine": machine_info(),
         "command": command,
         "export_config": {key: str(value) for key, value in dataclasses.asdict(config).items()},
         "n_eval_examples": first["n_eval_examples"],
@@ -371,7 +371,7 @@ def main(argv: Sequence[str]) -> None:
         started = time.perf_counter()
         teacher_dir, student_dir = train_models(dataset, plan, config.out / "models")
         print(f"training took {time.perf_counter() - started:.0f} s")
-    command = shlex.join([sys.executable, *sys.argv])
+    command = command_line()
     print(f"exporting {', '.join(config.variants)} of {teacher_dir} and {student_dir} to {config.out}")
     started = time.perf_counter()
     report = run_export(dataset, teacher_dir, student_dir, config, command)

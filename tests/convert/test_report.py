@@ -3,7 +3,8 @@
 import json
 
 import model  # noqa: F401
-from convert.report import machine_summary, quality_flags, write_report
+from convert.report import quality_flags, write_report
+from runtime.provenance import machine_info
 
 
 def entry(variant: str, ndcg: float, agreement: float = 1.0, max_rel_err: float = 1e-7) -> dict:
@@ -42,7 +43,7 @@ def test_writes_json_markdown_and_plots(tmp_path):
         "max_len": 4,
         "top_k": 3,
         "commit": "unknown",
-        "machine": machine_summary(),
+        "machine": machine_info(),
         "command": "to_tflite.py",
         "models": [entry("fp32", 0.4), entry("dynamic_int8", 0.3) | {"flags": ["NDCG@10 below"]}],
     }
