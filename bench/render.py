@@ -141,6 +141,9 @@ def student_section(result: dict) -> list[str]:
     return lines + [""]
 
 
+EXPORT_TARGET_DATASETS = ("tmall", "ml-1m")
+
+
 def export_section(result: dict) -> list[str]:
     dataset = result["dataset"]
     lines = [f"## On-device export: {dataset} (LiteRT, metrics computed by running the flatbuffers)", ""]
@@ -156,7 +159,7 @@ def export_section(result: dict) -> list[str]:
                 fmt(entry["metrics"].get("NDCG@10")),
                 fmt(entry["metrics"].get("NDCG@20")),
                 fmt(entry["metrics"].get("HR@20")),
-                fmt(parity.get("max_rel_err"), 2) if parity.get("max_rel_err") is not None else "–",
+                f"{parity['max_rel_err']:.1e}" if parity.get("max_rel_err") is not None else "–",
                 fmt(parity.get("top10_agreement"), 3),
                 fmt(latency.get("p50"), 3),
                 fmt(latency.get("p95"), 3),
@@ -179,8 +182,12 @@ def export_section(result: dict) -> list[str]:
     lines += table(header, rows)
     by_key = {(entry["role"], entry["variant"]): entry for entry in result["models"]}
     teacher = by_key.get(("teacher", "fp32"))
-    student_int8 = by_key.get(("student", "full_int8")) or by_key.get(("student", "dynamic_int8"))
+    # The best-quality int8 student that the report did not flag.
+    int8_students = [by_key.get(("student", v)) for v in ("full_int8", "qat_int8", "dynamic_int8")]
+    student_int8 = next((e for e in int8_students if e and not e.get("flags")), None)
     student_fp32 = by_key.get(("student", "fp32"))
+    if dataset not in EXPORT_TARGET_DATASETS:
+        teacher = None  # the size and latency targets are set for real catalogues (Tmall, ML-1M) only
     if teacher and student_int8:
         lines.append(
             target_line(
@@ -211,6 +218,77 @@ def export_section(result: dict) -> list[str]:
     return lines + [""]
 
 
+def scaling_section(result: dict) -> list[str]:
+    lines = [
+        "## Catalogue scaling (synthetic shapes, untrained weights: size and latency do not depend on it)",
+        "",
+    ]
+    lines += provenance(result)
+    if result.get("note"):
+        lines += [result["note"], ""]
+    rows = []
+    for entry in result["models"]:
+        latency = entry.get("latency_ms", {})
+        rows.append(
+            [
+                entry["role"],
+                entry["variant"],
+                f"{entry['n_items']:.0e}",
+                fmt(entry["bytes"]),
+                fmt(entry["params"]),
+                fmt(latency.get("p50"), 2),
+                fmt(latency.get("p95"), 2),
+                fmt(entry.get("peak_rss_mb"), 0),
+                fmt(entry.get("conversion_seconds"), 1),
+                "yes" if entry.get("holds_n_by_d_tensor") else "no",
+            ]
+        )
+    header = [
+        "model",
+        "variant",
+        "N",
+        "bytes",
+        "params",
+        "p50 ms",
+        "p95 ms",
+        "peak RSS MB",
+        "convert s",
+        "N x d table",
+    ]
+    lines += table(header, rows)
+    students = [e for e in result["models"] if e["role"] == "student" and e["n_items"] == 10**6]
+    for entry in students:
+        if entry["variant"] in ("dynamic_int8", "full_int8"):
+            lines.append(
+                target_line(
+                    f"student {entry['variant']} MB at N = 1e6 (< 10)", entry["bytes"] / 1e6, 10.0, "<="
+                )
+            )
+            lines.append(
+                target_line(
+                    f"student {entry['variant']} p50 ms at N = 1e6 (< 50)",
+                    entry["latency_ms"]["p50"],
+                    50.0,
+                    "<=",
+                )
+            )
+    budget = result.get("teacher_deployability", {})
+    for variant, per_n in budget.get("per_variant", {}).items():
+        failing = [n for n, row in per_n.items() if not row["within_app_budget"]]
+        if failing:
+            lines.append(
+                f"- teacher {variant} exceeds the {budget['criteria']['app_budget_bytes'] / 1e6:.0f} MB app "
+                f"budget ({budget['criteria']['app_budget_note']}) from N = {min(map(int, failing)):.0e}"
+            )
+    lines += [
+        "",
+        "![bytes](bench/results/scaling-bytes.png)",
+        "",
+        "![latency](bench/results/scaling-latency.png)",
+    ]
+    return lines + [""]
+
+
 SECTIONS: list[tuple[str, Callable[[dict], list[str]]]] = [
     ("teacher", teacher_section),
     ("student", student_section),
@@ -232,6 +310,9 @@ def render() -> str:
             path = RESULTS_DIR / f"{dataset}-{stage}.json"
             if path.exists():
                 lines += section(json.loads(path.read_text()))
+    scaling = RESULTS_DIR / "scaling.json"
+    if scaling.exists():
+        lines += scaling_section(json.loads(scaling.read_text()))
     notes = BENCH_DIR / "NOTES.md"
     if notes.exists():
         lines += [notes.read_text().rstrip(), ""]
