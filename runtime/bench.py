@@ -9,6 +9,7 @@ import resource
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from absl import app, flags
@@ -22,7 +23,17 @@ HISTORY_POOL_SIZE = 256
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (MB); Linux reports KiB, macOS bytes."""
+    """Peak resident memory of this process so far (MB).
+
+    Linux: VmHWM of /proc/self/status, because ru_maxrss can carry a large parent's peak into a child process.
+    Elsewhere ru_maxrss (macOS reports bytes, the BSDs KiB).
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / (1 << 10)
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1 << 20) if sys.platform == "darwin" else peak / (1 << 10)
 
