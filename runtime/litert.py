@@ -171,7 +171,7 @@ class Recommender:
             return outputs["item_ids"][0].copy(), outputs["scores"][0].copy()
 
     def score(self, history: np.ndarray) -> np.ndarray:
-        """Full-catalogue scores for evaluation; nothing is excluded, column 0 (padding) holds -1e9.
+        """Full-catalogue scores for evaluation, nothing excluded; column 0 (padding) scores below every item.
 
         Args:
             history: int `[max_len]` encoded, left-padded internal ids.
