@@ -191,7 +191,7 @@ def export_section(result: dict) -> list[str]:
     if teacher and student_int8:
         lines.append(
             target_line(
-                "student int8 bytes / teacher fp32 bytes",
+                f"student {student_int8['variant']} bytes / teacher fp32 bytes",
                 student_int8["bytes"] / teacher["bytes"],
                 1 / 50,
                 "<=",
@@ -199,7 +199,7 @@ def export_section(result: dict) -> list[str]:
         )
         lines.append(
             target_line(
-                "student int8 NDCG@20 / teacher fp32 NDCG@20",
+                f"student {student_int8['variant']} NDCG@20 / teacher fp32 NDCG@20",
                 student_int8["metrics"]["NDCG@20"] / teacher["metrics"]["NDCG@20"],
                 0.97,
             )
