@@ -9,8 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from runtime import history
-
 MIN_TRAINING_LENGTH = 2  # one input and one target
 
 
@@ -132,11 +130,3 @@ def training_dataset(
     # A plain attribute, so existing callers keep passing the dataset to `fit` unchanged.
     dataset.epoch_batches = batches
     return dataset
-
-
-def encode_batch(prefixes: Sequence[Sequence[int]], max_len: int) -> np.ndarray:
-    """Left-pads evaluation histories, keeping the most recent `max_len` items: int32 `[n, max_len]`.
-
-    Delegates to `runtime.history.encode_batch`, so training-time evaluation encodes exactly like the device.
-    """
-    return history.encode_batch(prefixes, max_len)

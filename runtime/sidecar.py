@@ -3,9 +3,9 @@
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
+from runtime.atomic import atomic_write_text
 from runtime.vocab import Vocab, VocabError, read_vocab
 
 REQUIRED_FIELDS = ("model_file", "sha256", "n_items", "max_len", "top_k", "vocab_file", "vocab_sha256")
@@ -62,15 +62,7 @@ def write_sidecar(model_path: str | os.PathLike[str], fields: dict) -> Path:
         raise ArtifactError(f"vocab file {vocab_file} does not exist; write the vocab before the sidecar")
     sidecar["vocab_sha256"] = file_sha256(vocab_file)
     target = sidecar_path(model_path)
-    descriptor, temporary_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            json.dump(sidecar, stream, indent=2)
-            stream.write("\n")
-        os.replace(temporary_name, target)
-    except BaseException:
-        Path(temporary_name).unlink(missing_ok=True)
-        raise
+    atomic_write_text(target, json.dumps(sidecar, indent=2) + "\n")
     return target
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from runtime.atomic import atomic_write_text
 
 HEADER = "internal_id\toriginal_id\ttitle"
 _FORBIDDEN_IN_ID = ("\t", "\n", "\r")
@@ -89,14 +90,7 @@ def write_vocab(path: str | os.PathLike[str], vocab: Vocab) -> None:
         f"{internal}\t{original_id}\t{_clean_title(title)}"
         for internal, (original_id, title) in enumerate(zip(vocab.original_ids, vocab.titles, strict=True), 1)
     ]
-    descriptor, temporary_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write("\n".join(lines) + "\n")
-        os.replace(temporary_name, path)
-    except BaseException:
-        Path(temporary_name).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 def read_vocab(path: str | os.PathLike[str]) -> Vocab:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from distill.pipeline import encode_batch, shifted_training_arrays, training_dataset
+from distill.pipeline import shifted_training_arrays, training_dataset
 
 SEQUENCES = [np.array([1, 2, 3, 4, 5, 6]), np.array([7, 8]), np.array([9]), np.array([3, 1, 2])]
 
@@ -42,9 +42,3 @@ def test_shuffling_is_seeded_and_keeps_pairs_together() -> None:
 def test_training_dataset_refuses_nothing_to_learn() -> None:
     with pytest.raises(ValueError, match="2 or more items"):
         training_dataset([np.array([1])], max_len=4, batch_size=2, seed=0)
-
-
-def test_encode_batch_left_pads_and_keeps_most_recent() -> None:
-    encoded = encode_batch([[5, 6, 7, 8, 9], [3], [1, 2]], max_len=3)
-    np.testing.assert_array_equal(encoded, [[7, 8, 9], [0, 0, 3], [0, 1, 2]])
-    assert encoded.dtype == np.int32

@@ -1,12 +1,11 @@
 """Every artifact writer replaces its file atomically: a crash in the middle of a write leaves the previous
 file intact and no temporary file behind."""
 
-import json
 from pathlib import Path
 
 import pytest
 
-from runtime import atomic, sidecar, vocab
+from runtime import atomic
 from runtime.atomic import atomic_path, atomic_write_bytes, atomic_write_text
 from runtime.sidecar import load_sidecar, sidecar_path, write_sidecar
 from runtime.vocab import read_vocab, write_vocab
@@ -44,24 +43,32 @@ def test_atomic_path_keeps_the_old_file_when_the_block_fails(tmp_path: Path) -> 
     assert target.read_bytes() == b"good weights" and _listing(tmp_path) == ["model.weights.h5"]
 
 
+def _crash_after_half_the_bytes(monkeypatch) -> None:
+    """Every atomic write dies after writing half its data, as a full disk or a kill would leave it."""
+    real_open = open
+
+    def half_open(path, mode="r", *args, **kwargs):
+        stream = real_open(path, mode, *args, **kwargs)
+        if "w" in mode:
+            original = stream.write
+
+            def write(data: bytes) -> int:
+                original(data[: len(data) // 2])
+                raise _Crash("disk full")
+
+            stream.write = write
+        return stream
+
+    monkeypatch.setattr(atomic, "open", half_open, raising=False)
+
+
 def test_vocab_write_that_fails_midway_keeps_the_old_vocab(export_dir: Path, monkeypatch) -> None:
     path = export_dir / VOCAB_FILE
     before = path.read_bytes()
-    real_fdopen = vocab.os.fdopen
-
-    def half_written(descriptor, *args, **kwargs):
-        stream = real_fdopen(descriptor, *args, **kwargs)
-
-        def write(text: str) -> int:
-            stream.buffer.write(text[: len(text) // 2].encode())
-            raise _Crash("disk full")
-
-        stream.write = write
-        return stream
-
-    monkeypatch.setattr(vocab.os, "fdopen", half_written)
+    _crash_after_half_the_bytes(monkeypatch)
     with pytest.raises(_Crash):
         write_vocab(path, tiny_vocab(prefix="new-"))
+    monkeypatch.undo()
     assert path.read_bytes() == before and read_vocab(path) == tiny_vocab()
     assert _listing(export_dir) == sorted([MODEL_FILE, VOCAB_FILE, sidecar_path(MODEL_FILE).name])
 
@@ -69,12 +76,7 @@ def test_vocab_write_that_fails_midway_keeps_the_old_vocab(export_dir: Path, mon
 def test_sidecar_write_that_fails_midway_keeps_the_old_sidecar(export_dir: Path, monkeypatch) -> None:
     model = export_dir / MODEL_FILE
     before = sidecar_path(model).read_bytes()
-
-    def half_dump(fields, stream, **kwargs) -> None:
-        stream.write(json.dumps(fields)[:40])
-        raise _Crash("killed")
-
-    monkeypatch.setattr(sidecar.json, "dump", half_dump)
+    _crash_after_half_the_bytes(monkeypatch)
     with pytest.raises(_Crash):
         write_sidecar(model, {**sidecar_fields(), "metrics": {"HR@10": 0.5}})
     monkeypatch.undo()
