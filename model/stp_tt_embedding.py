@@ -9,6 +9,12 @@ and STP factor t (t = 1 is a plain tensor train):
 and the table is G1 |x G2 |x ... with A |x B = A (B kron I_t). Writing the rank index r = a * t + s, the STP
 ties the fast part s of every rank index to the last dimension's fast part j_K = m * t + s, which lets all
 three access paths (lookup, materialize, factored score) be plain contractions with s carried through.
+
+Storage: the first and last cores are kept as permutations of those STP shapes, in exactly the layout the
+factored `score` multiplies by (first [I1 * R/t, J1 * t] with rows (i1, a) and columns (j1, s); last
+[I_K, J_K/t * R/t] with columns (m, a)), and `lookup` gathers rows of those same tensors. An exported graph
+then holds every core once: a core the two paths read in different layouts gets a second, transposed copy
+folded in by the converter. `stp_cores` gives the cores in the STP shapes above.
 """
 
 from __future__ import annotations
@@ -133,12 +139,12 @@ class STPTTEmbedding(keras.layers.Layer):
         return math.prod(self.item_factors)
 
     def core_shapes(self) -> list[tuple[int, int]]:
-        """Shapes of the cores as stored (the STP shapes of the module docstring)."""
+        """Shapes of the core variables (the storage layout of the module docstring)."""
         rank, t = self.tt_rank, self.stp_factor
-        shapes = [(self.item_factors[0] * self.dim_factors[0], rank)]
+        shapes = [(self.item_factors[0] * rank // t, self.dim_factors[0] * t)]
         for item_factor, dim_factor in zip(self.item_factors[1:-1], self.dim_factors[1:-1], strict=True):
             shapes.append((rank // t, item_factor * dim_factor * rank // t))
-        shapes.append((rank // t, self.item_factors[-1] * self.dim_factors[-1] // t))
+        shapes.append((self.item_factors[-1], self.dim_factors[-1] // t * rank // t))
         return shapes
 
     def build(self, input_shape=None):
@@ -157,10 +163,11 @@ class STPTTEmbedding(keras.layers.Layer):
         ]
         super().build(input_shape)
 
-    # Reshaped views: first core [I1, J1, R/t, t]; middle [R/t, I_k, J_k, R/t]; last [R/t, I_K, J_K/t].
+    # Views in index order: first core [I1, J1, R/t, t]; middle [R/t, I_k, J_k, R/t]; last [R/t, I_K, J_K/t].
     def _first_core(self) -> tf.Tensor:
         t = self.stp_factor
-        return tf.reshape(self.cores[0], [self.item_factors[0], self.dim_factors[0], self.tt_rank // t, t])
+        stored = tf.reshape(self.cores[0], [self.item_factors[0], self.tt_rank // t, self.dim_factors[0], t])
+        return tf.transpose(stored, [0, 2, 1, 3])
 
     def _middle_core(self, index: int) -> tf.Tensor:
         t = self.stp_factor
@@ -169,9 +176,30 @@ class STPTTEmbedding(keras.layers.Layer):
 
     def _last_core(self) -> tf.Tensor:
         t = self.stp_factor
-        return tf.reshape(
-            self.cores[-1], [self.tt_rank // t, self.item_factors[-1], self.dim_factors[-1] // t]
+        stored = tf.reshape(
+            self.cores[-1], [self.item_factors[-1], self.dim_factors[-1] // t, self.tt_rank // t]
         )
+        return tf.transpose(stored, [2, 0, 1])
+
+    def stp_cores(self) -> list[tf.Tensor]:
+        """The cores in the STP shapes of the module docstring: G1 [I1*J1, R], ..., G_K [R/t, I_K*J_K/t]."""
+        first = tf.reshape(self._first_core(), [self.item_factors[0] * self.dim_factors[0], self.tt_rank])
+        last = tf.reshape(self._last_core(), [self.tt_rank // self.stp_factor, -1])
+        return [first, *self.cores[1:-1], last]
+
+    def assign_stp_cores(self, cores: Sequence[np.ndarray]) -> None:
+        """Set the cores from values in the STP shapes (the inverse of `stp_cores`)."""
+        expected = [tuple(core.shape) for core in self.stp_cores()]
+        if [tuple(np.shape(core)) for core in cores] != expected:
+            shapes = [tuple(np.shape(core)) for core in cores]
+            raise ValueError(f"assign_stp_cores needs cores of shapes {expected}, got {shapes}")
+        t, reduced_rank = self.stp_factor, self.tt_rank // self.stp_factor
+        first = np.reshape(cores[0], [self.item_factors[0], self.dim_factors[0], reduced_rank, t])
+        self.cores[0].assign(np.transpose(first, [0, 2, 1, 3]).reshape(self.core_shapes()[0]))
+        for variable, core in zip(self.cores[1:-1], cores[1:-1], strict=True):
+            variable.assign(core)
+        last = np.reshape(cores[-1], [reduced_rank, self.item_factors[-1], self.dim_factors[-1] // t])
+        self.cores[-1].assign(np.transpose(last, [1, 2, 0]).reshape(self.core_shapes()[-1]))
 
     def item_factor_indices(self, ids: tf.Tensor) -> list[tf.Tensor]:
         """Per-core item indices (i1, i2[, i3]) of flat ids, row-major."""
@@ -185,17 +213,21 @@ class STPTTEmbedding(keras.layers.Layer):
 
     def lookup(self, ids: tf.Tensor) -> tf.Tensor:
         """Rows of the requested items, gathering only their core slices. ids [...] -> [..., d]."""
+        t, reduced_rank = self.stp_factor, self.tt_rank // self.stp_factor
         ids = tf.convert_to_tensor(ids)
         flat_ids = tf.reshape(ids, [-1])
         factor_indices = self.item_factor_indices(flat_ids)
         # acc[b, j_acc, a, s]: the partial row over the dims seen so far, with the open rank index (a, s).
-        acc = tf.gather(self._first_core(), factor_indices[0])
+        first_rows = factor_indices[0][:, None] * reduced_rank + tf.range(reduced_rank)[None, :]
+        acc = tf.reshape(tf.gather(self.cores[0], first_rows), [-1, reduced_rank, self.dim_factors[0], t])
+        acc = tf.transpose(acc, [0, 2, 1, 3])
         for index in range(1, self.num_cores - 1):
             core = tf.gather(self._middle_core(index), factor_indices[index], axis=1)  # [a, b, j, h]
             acc = tf.einsum("bxas,bajh->bxjhs", acc, tf.transpose(core, [1, 0, 2, 3]))
-            acc = tf.reshape(acc, [tf.shape(acc)[0], -1, self.tt_rank // self.stp_factor, self.stp_factor])
-        last = tf.transpose(tf.gather(self._last_core(), factor_indices[-1], axis=1), [1, 0, 2])  # [b, a, m]
-        rows = tf.reshape(tf.einsum("bxas,bam->bxms", acc, last), [-1, self.embedding_dim])
+            acc = tf.reshape(acc, [tf.shape(acc)[0], -1, reduced_rank, t])
+        last = tf.gather(self.cores[-1], factor_indices[-1])
+        last = tf.reshape(last, [-1, self.dim_factors[-1] // t, reduced_rank])  # [b, m, a]
+        rows = tf.reshape(tf.einsum("bxas,bma->bxms", acc, last), [-1, self.embedding_dim])
         return tf.reshape(rows, tf.concat([tf.shape(ids), [self.embedding_dim]], axis=0))
 
     def materialize(self) -> tf.Tensor:
@@ -212,18 +244,23 @@ class STPTTEmbedding(keras.layers.Layer):
         """query . E^T for every row, contracting the query with the cores (no N x d table).
 
         query [batch, d] -> [batch, num_rows]. Only the first core sees the carried index s, so it is summed
-        there. Multiply-adds per query (see score_flops): I1*d*R/t for the first core,
+        there. The first and last contractions are matmuls by the stored cores as they are (no transposed
+        copy). Multiply-adds per query (see score_flops): I1*d*R/t for the first core,
         I_acc*I_k*(d/J_acc)*R^2/t^3 per middle core, N*J_K*R/t^2 for the last, against N*d for the dense
         product.
         """
         t = self.stp_factor
         reduced_rank = self.tt_rank // t
         batch = tf.shape(query)[0]
-        last_dim = self.dim_factors[-1]
-        rest = self.embedding_dim // (self.dim_factors[0] * last_dim)
-        # Q[b, j1, rest, m, s] with j_K = m * t + s (the STP's carried index s).
-        query = tf.reshape(query, [batch, self.dim_factors[0], rest, last_dim // t, t])
-        state = tf.einsum("bjxms,ijas->bixma", query, self._first_core())
+        first_dim, last_dim = self.dim_factors[0], self.dim_factors[-1]
+        rest = self.embedding_dim // (first_dim * last_dim)
+        # Q[b, j1, rest, m, s] with j_K = m * t + s (the STP's carried index s), regrouped to rows
+        # (b, rest, m) and columns (j1, s): the columns of the stored first core.
+        query = tf.reshape(query, [batch, first_dim, rest, last_dim // t, t])
+        query = tf.reshape(tf.transpose(query, [0, 2, 3, 1, 4]), [-1, first_dim * t])
+        state = tf.matmul(query, self.cores[0], transpose_b=True)  # rows (b, rest, m), columns (i1, a)
+        state = tf.reshape(state, [batch, rest, last_dim // t, self.item_factors[0], reduced_rank])
+        state = tf.transpose(state, [0, 3, 1, 2, 4])  # [b, i, rest, m, a]
         for index in range(1, self.num_cores - 1):
             dim_factor = self.dim_factors[index]
             state = tf.reshape(
@@ -231,8 +268,8 @@ class STPTTEmbedding(keras.layers.Layer):
             )
             state = tf.einsum("bijxma,akjh->bikxmh", state, self._middle_core(index))
             rest //= dim_factor
-        state = tf.reshape(state, [batch, -1, last_dim // t, reduced_rank])
-        scores = tf.einsum("bima,akm->bik", state, self._last_core())
+        state = tf.reshape(state, [-1, last_dim // t * reduced_rank])  # rows (b, i_acc), columns (m, a)
+        scores = tf.matmul(state, self.cores[-1], transpose_b=True)
         return tf.reshape(scores, [batch, self.padded_rows])[:, : self.num_rows]
 
     def score_flops(self, batch: int) -> dict[str, int]:

@@ -87,14 +87,14 @@ def make_table(item_factors, dim_factors, tt_rank, stp_factor, num_rows=None, se
 
 
 def core_values(layer: STPTTEmbedding) -> list[np.ndarray]:
-    return [core.numpy() for core in layer.cores]
+    """The cores in the STP shapes the oracles are written for."""
+    return [core.numpy() for core in layer.stp_cores()]
 
 
 def example_layer() -> STPTTEmbedding:
     layer = STPTTEmbedding(6, 4, tt_rank=2, stp_factor=2, item_factors=(2, 3), dim_factors=(2, 2))
     layer.build(None)
-    layer.cores[0].assign(EXAMPLE_G1)
-    layer.cores[1].assign(EXAMPLE_G2)
+    layer.assign_stp_cores([EXAMPLE_G1, EXAMPLE_G2])
     return layer
 
 
