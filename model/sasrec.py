@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from model.attention import MaskedSoftmaxAttention, unit_variance_padding
 from model.dense_embedding import DenseEmbedding
 from model.keras_setup import keras, tf
 from model.losses import sampled_softmax_cross_entropy, softmax_cross_entropy
@@ -69,7 +70,11 @@ class SASRecConfig:
 
 @keras.utils.register_keras_serializable(package="odrec")
 class TransformerBlock(keras.layers.Layer):
-    """Pre-LayerNorm causal self-attention + point-wise GELU feed-forward, padded positions zeroed."""
+    """Pre-LayerNorm causal self-attention + point-wise GELU feed-forward, padded positions zeroed.
+
+    Padded rows stay out of every attention softmax and LayerNorm statistic that int8 export would have to
+    cover (model.attention); real positions compute exactly what plain Keras layers compute.
+    """
 
     def __init__(self, hidden_dim: int, num_heads: int, ffn_dim: int, dropout: float, **kwargs):
         super().__init__(**kwargs)
@@ -78,7 +83,7 @@ class TransformerBlock(keras.layers.Layer):
         self.ffn_dim = ffn_dim
         self.dropout = dropout
         self.attention_norm = keras.layers.LayerNormalization(epsilon=1e-6)
-        self.attention = keras.layers.MultiHeadAttention(num_heads, hidden_dim // num_heads, dropout=dropout)
+        self.attention = MaskedSoftmaxAttention(num_heads, hidden_dim // num_heads, dropout=dropout)
         self.ffn_norm = keras.layers.LayerNormalization(epsilon=1e-6)
         self.ffn_inner = keras.layers.Dense(ffn_dim, activation="gelu")
         self.ffn_outer = keras.layers.Dense(hidden_dim)
@@ -86,10 +91,11 @@ class TransformerBlock(keras.layers.Layer):
 
     def call(self, hidden: tf.Tensor, attention_mask: tf.Tensor, padding_mask: tf.Tensor, training=False):
         """hidden [batch, L, d]; attention_mask [batch, L, L] bool; padding_mask [batch, L, 1] float."""
-        normed = self.attention_norm(hidden)
+        normed = self.attention_norm(unit_variance_padding(hidden, padding_mask))
         attended = self.attention(normed, normed, attention_mask=attention_mask, training=training)
-        hidden = hidden + self.residual_dropout(attended, training=training)
-        feed_forward = self.ffn_outer(self.ffn_inner(self.ffn_norm(hidden)))
+        hidden = hidden + self.residual_dropout(attended, training=training) * padding_mask
+        normed = self.ffn_norm(unit_variance_padding(hidden, padding_mask))
+        feed_forward = self.ffn_outer(self.ffn_inner(normed))
         hidden = hidden + self.residual_dropout(feed_forward, training=training)
         return hidden * padding_mask
 
@@ -200,7 +206,7 @@ class SASRec(keras.Model):
         attention_mask = tf.logical_and(causal[None, :, :], key_mask)
         for block in self.blocks:
             hidden = block(hidden, attention_mask, padding_mask, training=training)
-        return self.final_norm(hidden) * padding_mask
+        return self.final_norm(unit_variance_padding(hidden, padding_mask)) * padding_mask
 
     def final_vector(self, hidden: tf.Tensor, history: tf.Tensor) -> tf.Tensor:
         """Sequence vector [batch, d] that predicts the next item after the whole history."""

@@ -1,0 +1,60 @@
+"""Attention masking and LayerNorm inputs whose intermediates stay in the range of real activations.
+
+Full-integer (int8) export gives every tensor one scale. Keras' masked softmax adds -1e9 to hidden logits,
+and LayerNorm on an all-zero padded row computes rsqrt(eps) = 1000: either range swamps the real values,
+leaving them a handful of int8 steps. What is here keeps the same weights and, on real positions, the same
+outputs.
+"""
+
+from __future__ import annotations
+
+import math
+
+from model.keras_setup import keras, tf
+
+
+def masked_softmax(logits: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """Softmax over the last axis restricted to `mask` (True = visible), by multiplication, not by -inf.
+
+    Hidden entries get weight exactly 0; a row with nothing visible gets all zeros (not NaN, not uniform).
+    Every intermediate lies within the range of `logits` or in [0, 1].
+    """
+    mask = tf.cast(mask, logits.dtype)
+    floor = tf.reduce_min(logits, axis=-1, keepdims=True)
+    # The largest visible logit (hidden entries replaced by the row minimum): softmax is shift-invariant.
+    peak = tf.stop_gradient(tf.reduce_max(logits * mask + floor * (1.0 - mask), axis=-1, keepdims=True))
+    weights = tf.exp((logits - peak) * mask) * mask
+    # A row with a visible entry sums to >= 1 (its peak contributes exp(0)); an empty row sums to 0 and is
+    # divided by 1. The divisor is never near 0, which an int8 DIV refuses.
+    return weights / tf.maximum(tf.reduce_sum(weights, axis=-1, keepdims=True), 1.0)
+
+
+@keras.utils.register_keras_serializable(package="odrec")
+class MaskedSoftmaxAttention(keras.layers.MultiHeadAttention):
+    """MultiHeadAttention with `masked_softmax`: same weights, same outputs where a query sees a key.
+
+    Queries that see no key (padded positions) get a zero context instead of a uniform average.
+    """
+
+    def _compute_attention(self, query, key, value, attention_mask=None, training=None):
+        # The override point Keras documents for custom attention; the projections stay Keras'.
+        query = tf.multiply(query, 1.0 / math.sqrt(float(self._key_dim)))
+        logits = tf.einsum(self._dot_product_equation, key, query)  # [batch, heads, queries, keys]
+        if attention_mask is None:
+            weights = tf.nn.softmax(logits, axis=-1)
+        else:
+            weights = masked_softmax(logits, tf.expand_dims(attention_mask, axis=-3))
+        dropped = self._dropout_layer(weights, training=training)
+        return tf.einsum(self._combine_equation, dropped, value), weights
+
+
+def unit_variance_padding(hidden: tf.Tensor, padding_mask: tf.Tensor) -> tf.Tensor:
+    """`hidden` with its zeroed padded rows set to +1, -1, +1, ... before a LayerNorm.
+
+    A zero row has variance 0, so LayerNorm computes rsqrt(eps) = 1000 there; a unit-variance row keeps that
+    intermediate near the real rows' range. Padded rows are masked after every LayerNorm, so real positions
+    are unchanged. hidden [..., d], padding_mask [..., 1] (1 = real position).
+    """
+    width = hidden.shape[-1]
+    alternating = tf.constant([1.0 if index % 2 == 0 else -1.0 for index in range(width)], hidden.dtype)
+    return hidden + (1.0 - padding_mask) * alternating
