@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
@@ -55,16 +56,34 @@ def builtin_only(model: bytes | str | Path) -> bool:
     return not non_builtin_operators(model)
 
 
-def constant_tensor_shapes(model: bytes | str | Path) -> list[tuple[int, ...]]:
-    """Shapes of the tensors whose values are stored in the file (weights and folded constants)."""
+class ConstantTensor(NamedTuple):
+    buffer: int
+    shape: tuple[int, ...]
+    dtype: str  # the schema's TensorType name, e.g. "FLOAT32", "INT8"
+
+
+_TENSOR_TYPES = {value: name for name, value in vars(schema.TensorType).items() if not name.startswith("_")}
+
+
+def constant_tensors(model: bytes | str | Path) -> list[ConstantTensor]:
+    """The tensors whose values are stored in the file (weights and folded constants), with their buffer.
+
+    Tensors of several signatures (or ops) that share stored bytes name the same buffer.
+    """
     flatbuffer = _read(model)
     buffers = flatbuffer.buffers or []
-    shapes = []
+    tensors = []
     for subgraph in flatbuffer.subgraphs or []:
         for tensor in subgraph.tensors or []:
             buffer = buffers[tensor.buffer] if tensor.buffer < len(buffers) else None
             # Small buffers hold their bytes inline; large ones (> 2 GB files) point outside with offset/size.
             if buffer is not None and (buffer.data is not None and len(buffer.data) or buffer.size):
                 shape = tensor.shape if tensor.shape is not None else np.zeros(0, np.int32)
-                shapes.append(tuple(int(dim) for dim in shape))
-    return shapes
+                dtype = _TENSOR_TYPES.get(tensor.type, f"UNKNOWN:{tensor.type}")
+                tensors.append(ConstantTensor(tensor.buffer, tuple(int(dim) for dim in shape), dtype))
+    return tensors
+
+
+def constant_tensor_shapes(model: bytes | str | Path) -> list[tuple[int, ...]]:
+    """Shapes of the tensors whose values are stored in the file (weights and folded constants)."""
+    return [tensor.shape for tensor in constant_tensors(model)]

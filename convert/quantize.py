@@ -77,6 +77,18 @@ def _optimize(converter: tf.lite.TFLiteConverter) -> None:
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
 
 
+def _int8_weights(converter: tf.lite.TFLiteConverter) -> None:
+    """int8 weights with one scale per tensor (dynamic-range and full-integer variants).
+
+    Per-channel scales would quantize a table twice, per row for FULLY_CONNECTED (`score`) and per tensor for
+    GATHER (`lookup`), and store both copies plus a 12-byte scale per row in each signature; one scale lets
+    both ops share a single int8 copy (untrained Tmall-shaped student: 304 kB -> 147 kB; synthetic teacher
+    top-10 agreement 0.983 per tensor against 0.986 per channel).
+    """
+    _optimize(converter)
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = True
+
+
 def _float16(converter: tf.lite.TFLiteConverter) -> None:
     _optimize(converter)
     converter.target_spec.supported_types = [tf.float16]
@@ -84,7 +96,7 @@ def _float16(converter: tf.lite.TFLiteConverter) -> None:
 
 def _full_integer(histories: np.ndarray, strict: bool) -> Callable[[tf.lite.TFLiteConverter], None]:
     def setup(converter: tf.lite.TFLiteConverter) -> None:
-        _optimize(converter)
+        _int8_weights(converter)
         converter.representative_dataset = _representative_dataset(histories)
         if strict:
             # int32 history and item ids are not quantized tensors, so they keep their type either way.
@@ -109,10 +121,11 @@ def convert_variant(
     if variant == "fp16":
         return Conversion(convert_saved_model(saved_model_dir, _float16), "float16 weights")
     if variant in ("dynamic_int8", "qat_int8"):
-        kind = "int8 weights, dynamic-range activations"
+        kind = "int8 weights (one scale per tensor), dynamic-range activations"
         if variant == "qat_int8":
             kind = "quantization-aware int8 (learnt ranges)"
-        return Conversion(convert_saved_model(saved_model_dir, _optimize), kind)
+        setup = _int8_weights if variant == "dynamic_int8" else _optimize
+        return Conversion(convert_saved_model(saved_model_dir, setup), kind)
     if variant != "full_int8":
         raise ValueError(f"unknown variant {variant!r}; choose from {VARIANTS}")
     if calibration_histories is None:

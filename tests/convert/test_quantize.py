@@ -5,7 +5,7 @@ import pytest
 
 import model  # noqa: F401
 from convert.export import save_export_module
-from convert.ops import builtin_only
+from convert.ops import builtin_only, constant_tensors
 from convert.quantize import (
     VARIANTS,
     convert_variant,
@@ -82,3 +82,18 @@ def test_every_variant_is_builtin_only_and_keeps_the_padding_score(saved_models,
 def test_full_int8_needs_calibration(saved_model):
     with pytest.raises(ValueError, match="calibration"):
         convert_variant(saved_model, "full_int8")
+
+
+def test_dynamic_int8_stores_each_quantized_core_once_for_both_signatures(tmp_path):
+    """`lookup` (GATHER) and `score` (FULLY_CONNECTED) read the same int8 core; no per-row scale copies."""
+    config = SASRecConfig(
+        n_items=2000, max_len=MAX_LEN, hidden_dim=16, num_blocks=1, item_table="stp_tt", tt_rank=8,
+        stp_factor=2,
+    )
+    student = SASRec(config).build_for_inference()
+    first_core = tuple(student.item_table.cores[0].shape)
+    assert np.prod(first_core) >= 1024  # large enough for the converter to quantize
+    flatbuffer = convert_variant(save_export_module(student, 3, tmp_path), "dynamic_int8").flatbuffer
+    core_tensors = [tensor for tensor in constant_tensors(flatbuffer) if tensor.shape == first_core]
+    assert {tensor.dtype for tensor in core_tensors} == {"INT8"}
+    assert len({tensor.buffer for tensor in core_tensors}) == 1
