@@ -73,7 +73,6 @@ def test_every_variant_is_builtin_only_and_keeps_the_padding_score(saved_models,
     scores = runner(history=np.array([[0, 0, 0, 4, 7]], np.int32))["scores"][0]
     assert scores.shape == (N_ITEMS + 1,)
     if variant == "full_int8":  # -1e9 would share one int8 range with the scores: row minimum - 1 instead
-        # (This random model's scores themselves collapse in int8: see docs/artifacts.md, full_int8.)
         assert -1e3 < scores[0] < scores[1:].min()
     else:
         assert scores[0] == -1e9  # float16 weights would clip a folded constant to -65504
