@@ -6,6 +6,7 @@ import pytest
 import model  # noqa: F401
 from convert.export import save_export_module
 from convert.ops import builtin_only, constant_tensors
+from convert.parity import compare_scores, keras_scores
 from convert.quantize import (
     VARIANTS,
     convert_variant,
@@ -96,3 +97,27 @@ def test_dynamic_int8_stores_each_quantized_core_once_for_both_signatures(tmp_pa
     core_tensors = [tensor for tensor in constant_tensors(flatbuffer) if tensor.shape == first_core]
     assert {tensor.dtype for tensor in core_tensors} == {"INT8"}
     assert len({tensor.buffer for tensor in core_tensors}) == 1
+
+
+@pytest.mark.parametrize("item_table", ["dense", "stp_tt"])
+def test_full_int8_keeps_the_ranking_of_the_float_model(item_table, tmp_path):
+    """Masks that add -1e9, or LayerNorm of zero rows, leave int8 a few steps for the real values: the top-10
+    then agreed with Keras on 4% of lists (measured before model/attention.py); now above 90%."""
+    max_len = 8
+    config = SASRecConfig(
+        n_items=200, max_len=max_len, hidden_dim=16, num_blocks=1, dropout=0.0, item_table=item_table,
+        tt_rank=4, stp_factor=2,
+    )
+    float_model = SASRec(config).build_for_inference()
+    rng = np.random.default_rng(0)
+    histories = np.zeros((64, max_len), np.int32)
+    for row, history in enumerate(histories):
+        length = row % max_len + 1  # every amount of padding, including none
+        history[max_len - length :] = rng.integers(1, config.n_items + 1, length)
+    saved = save_export_module(float_model, 5, tmp_path, padding_column("full_int8"))
+    runner = interpreter_class()(
+        model_content=convert_variant(saved, "full_int8", histories).flatbuffer
+    ).get_signature_runner("score")
+    int8_scores = np.stack([runner(history=history[None])["scores"][0] for history in histories])
+    parity = compare_scores(keras_scores(float_model, histories), int8_scores, histories)
+    assert parity["top10_agreement"] > 0.9
