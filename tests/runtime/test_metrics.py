@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runtime.metrics import (
     KS,
@@ -102,6 +104,24 @@ def test_top_k_items_ties_to_lower_id_and_never_padding():
     np.testing.assert_array_equal(top_k_items(scores, 4), [[2, 3, 1, 4]])
     with pytest.raises(ValueError, match="k must be in 1..n_items=4"):
         top_k_items(scores, 5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 5), st.integers(1, 700)),
+    levels=st.integers(1, 50),
+    seed=st.integers(0, 2**31 - 1),
+    data=st.data(),
+)
+def test_top_k_items_equals_a_full_stable_sort(shape, levels, seed, data):
+    """Few distinct levels force many ties around the k-th score; -inf marks seen items."""
+    rows, n_items = shape
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, levels, size=(rows, n_items + 1)).astype(np.float32)
+    scores[rng.random(scores.shape) < 0.1] = -np.inf
+    k = data.draw(st.integers(1, n_items))
+    expected = np.argsort(-scores[:, 1:].astype(np.float64), axis=1, kind="stable")[:, :k] + 1
+    np.testing.assert_array_equal(top_k_items(scores, k), expected)
 
 
 def test_coverage_at_k():
