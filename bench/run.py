@@ -2,6 +2,7 @@
 
     python -m bench.run --stage teacher --dataset tmall    # -> bench/results/tmall-teacher.json
     python -m bench.run --stage student --dataset tmall    # -> bench/results/tmall-student.json
+    python -m bench.run --stage sampled --dataset tmall    # -> bench/results/tmall-sampled.json
 
 Runs resume: a stage whose model folders already hold finished training only re-evaluates them, so a long run
 can be interrupted and the same command given again.
@@ -11,17 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from absl import app, flags
 
 from bench.presets import STUDENTS, TABLES, TEACHERS
+from distill.pipeline import training_batches
 from distill.registry import load_dataset
 from distill.train_student import train_student
-from distill.train_teacher import train_teacher
-from distill.training import TrainConfig
-from model.sasrec import SASRecConfig
+from distill.train_teacher import item_counts, train_teacher, training_sequences
+from distill.training import TrainConfig, make_optimizer
+from model.keras_setup import keras
+from model.sasrec import SASRec, SASRecConfig
 from runtime.atomic import atomic_write_text
 from runtime.provenance import command_line, git_commit, machine_info
 
@@ -91,6 +95,56 @@ def run_students(
     return result
 
 
+def seconds_per_step(
+    dataset, config: SASRecConfig, train_config: TrainConfig, steps: int, warmup: int = 5
+) -> float:
+    """Mean wall time of one training step (forward, loss, backward, Adam) on real batches, after warm-up.
+
+    Both losses are timed in one process on the same batches, so their ratio does not depend on what else
+    the machine was doing during the long runs.
+    """
+    keras.utils.set_random_seed(train_config.seed)
+    model = SASRec(config).build_for_inference()
+    model.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
+    model.compile(optimizer=make_optimizer(train_config))
+    batches = training_batches(
+        training_sequences(dataset, config), config.max_len, train_config.batch_size, train_config.seed
+    )
+    train_function = model.make_train_function()
+    iterator = iter(batches.epochs(0, 1 + (warmup + steps) // batches.steps_per_epoch))
+    for _ in range(warmup):
+        train_function(iterator)["loss"].numpy()
+    start = time.perf_counter()
+    for _ in range(steps):
+        train_function(iterator)["loss"].numpy()
+    return (time.perf_counter() - start) / steps
+
+
+def run_sampled(name: str, runs_dir: Path, data_dir: str | None, epochs: int | None, steps: int) -> dict:
+    """The teacher trained with logQ-corrected sampled softmax (popularity negatives) against the full-softmax
+    teacher of the `teacher` stage: test metrics of both and the time of a training step of each."""
+    dataset = load_dataset(name, data_dir=data_dir)
+    config, train_config = teacher_config(dataset, name, epochs)
+    sampled_config = dataclasses.replace(config, loss="sampled", negative_sampler="popularity")
+    full_metrics = json.loads((runs_dir / name / "teacher" / "metrics.json").read_text())
+    full = next(entry for entry in full_metrics["models"] if entry["role"] == "teacher")
+    sampled_metrics = train_teacher(
+        dataset, sampled_config, train_config, runs_dir / name / "teacher-sampled", with_baselines=False
+    )
+    sampled = next(entry for entry in sampled_metrics["models"] if entry["role"] == "teacher")
+    result = provenance(dataset, sampled_config.to_dict(), train_config.to_dict())
+    result["models"] = [
+        {**full, "name": "teacher-full-softmax"},
+        {**sampled, "name": "teacher-sampled-softmax"},
+    ]
+    result["seconds_per_step"] = {
+        "full": seconds_per_step(dataset, config, train_config, steps),
+        "sampled": seconds_per_step(dataset, sampled_config, train_config, steps),
+    }
+    result["num_negatives"] = sampled_config.num_negatives
+    return result
+
+
 def write_result(name: str, result: dict) -> Path:
     path = RESULTS_DIR / f"{name}.json"
     atomic_write_text(path, json.dumps(result, indent=2) + "\n")
@@ -108,12 +162,20 @@ def main(argv: Sequence[str]) -> None:
         write_result(
             f"{FLAGS.dataset}-teacher", run_teacher(FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.epochs)
         )
+    elif FLAGS.stage == "sampled":
+        result = run_sampled(FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.epochs, FLAGS.timed_steps)
+        write_result(f"{FLAGS.dataset}-sampled", result)
     else:
         run_students(FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.variants, FLAGS.epochs)
 
 
 if __name__ == "__main__":
-    flags.DEFINE_enum("stage", "teacher", ["teacher", "student"], "Which benchmark stage to run.")
+    flags.DEFINE_enum(
+        "stage",
+        "teacher",
+        ["teacher", "student", "sampled"],
+        "Which benchmark stage to run (sampled needs the teacher stage's model).",
+    )
     flags.DEFINE_enum("dataset", "tmall", sorted(TEACHERS), "Benchmark dataset.")
     flags.DEFINE_string(
         "data_dir", None, "Benchmark data folder (default: $ODREC_DATA_DIR, then ../shared/data)."
@@ -123,4 +185,7 @@ if __name__ == "__main__":
         "epochs", None, "Cap on epochs (default: the preset's); a finished run is only evaluated."
     )
     flags.DEFINE_list("variants", list(STUDENTS), "Student variants to train, in order.")
+    flags.DEFINE_integer(
+        "timed_steps", 50, "Training steps timed per loss by the sampled stage.", lower_bound=1
+    )
     app.run(main)
