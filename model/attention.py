@@ -12,29 +12,28 @@ import math
 
 from model.keras_setup import keras, tf
 
+# Hidden entries sit this far below the best visible logit: weight <= e^-20 = 2e-9 each, and the softmax input
+# spans only [-(20 + spread of the visible logits), 0] instead of reaching -1e9.
+HIDDEN_LOGIT_GAP = 20.0
+
 
 def masked_softmax(logits: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-    """Softmax over the last axis restricted to `mask` (True = visible), by multiplication, not by -inf.
+    """Softmax over the last axis restricted to `mask` (True = visible), with a bounded input.
 
-    Hidden entries get weight exactly 0; a row with nothing visible gets all zeros (not NaN, not uniform).
-    Every intermediate lies within the range of `logits` or in [0, 1].
+    Visible logits are shifted so the best is 0 and hidden ones set to -HIDDEN_LOGIT_GAP, then one softmax:
+    hidden entries get at most 2e-9 each, a row with nothing visible gets uniform weights (as in Keras), and
+    the graph has a plain SOFTMAX (no division, which int8 kernels of older runtimes lack).
     """
     mask = tf.cast(mask, logits.dtype)
     floor = tf.reduce_min(logits, axis=-1, keepdims=True)
-    # The largest visible logit (hidden entries replaced by the row minimum): softmax is shift-invariant.
+    # The largest visible logit (hidden entries replaced by the row minimum); softmax is shift-invariant.
     peak = tf.stop_gradient(tf.reduce_max(logits * mask + floor * (1.0 - mask), axis=-1, keepdims=True))
-    weights = tf.exp((logits - peak) * mask) * mask
-    # A row with a visible entry sums to >= 1 (its peak contributes exp(0)); an empty row sums to 0 and is
-    # divided by 1. The divisor is never near 0, which an int8 DIV refuses.
-    return weights / tf.maximum(tf.reduce_sum(weights, axis=-1, keepdims=True), 1.0)
+    return tf.nn.softmax((logits - peak) * mask - (1.0 - mask) * HIDDEN_LOGIT_GAP, axis=-1)
 
 
 @keras.utils.register_keras_serializable(package="odrec")
 class MaskedSoftmaxAttention(keras.layers.MultiHeadAttention):
-    """MultiHeadAttention with `masked_softmax`: same weights, same outputs where a query sees a key.
-
-    Queries that see no key (padded positions) get a zero context instead of a uniform average.
-    """
+    """MultiHeadAttention with `masked_softmax`: same weights and (within 1e-7) the same outputs."""
 
     def _compute_attention(self, query, key, value, attention_mask=None, training=None):
         # The override point Keras documents for custom attention; the projections stay Keras'.

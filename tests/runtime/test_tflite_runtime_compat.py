@@ -1,4 +1,8 @@
-"""The documented tflite-runtime 2.14 matrix: fp32, fp16 and full-int8 load; dynamic-range int8 does not."""
+"""The documented tflite-runtime 2.14 matrix: every variant loads and runs.
+
+Per-channel int8 weights (FULLY_CONNECTED version 12) and an int8 DIV do not exist in 2.14; the export uses
+one scale per weight tensor and a division-free masked softmax, so this test fails if either comes back.
+"""
 
 import json
 import shutil
@@ -71,8 +75,6 @@ def test_tflite_runtime_2_14_loads_what_the_readme_says(tmp_path):
     assert completed.returncode == 0, completed.stderr
     matrix = json.loads(completed.stdout.strip().splitlines()[-1])
     assert matrix["interpreter"].startswith("tflite_runtime")
-    models = matrix["models"]
-    assert models["student_fp32.tflite"] == "ok"
-    assert models["student_fp16.tflite"] == "ok"
-    assert models["student_full_int8.tflite"] == "ok"
-    assert "FULLY_CONNECTED" in models["student_dynamic_int8.tflite"]
+    assert matrix["models"] == {
+        f"student_{variant}.tflite": "ok" for variant in ("fp32", "fp16", "dynamic_int8", "full_int8")
+    }
