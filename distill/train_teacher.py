@@ -15,7 +15,7 @@ import numpy as np
 from absl import app, flags
 
 from distill import cli_flags
-from distill.baselines import MarkovBaseline, PopularityBaseline
+from distill.baselines import MarkovBaseline, PopularityBaseline, RecentItemsBaseline
 from distill.dataset import SequenceDataset
 from distill.evaluate import evaluate_scorer, model_scorer
 from distill.model_io import load_model, save_model
@@ -55,7 +55,12 @@ def training_sequences(dataset: SequenceDataset, config: SASRecConfig) -> list[n
 
 def evaluate_baselines(dataset: SequenceDataset, head_mask: np.ndarray, exclude_history: bool) -> list[dict]:
     entries = []
-    for name, baseline in (("most-popular", PopularityBaseline()), ("markov", MarkovBaseline())):
+    baselines = (
+        ("most-popular", PopularityBaseline()),
+        ("markov", MarkovBaseline()),
+        ("recent-items", RecentItemsBaseline()),
+    )
+    for name, baseline in baselines:
         baseline.fit(dataset.train_sequences, dataset.n_items)
         report = evaluate_scorer(
             baseline.score,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from distill.baselines import MarkovBaseline, PopularityBaseline
+from distill.baselines import MarkovBaseline, PopularityBaseline, RecentItemsBaseline
 from distill.dataset import leave_one_out
 from distill.synthetic import generate_synthetic
 
@@ -16,6 +16,18 @@ N_ITEMS = (
 def test_popularity_scores_counts_whatever_the_history() -> None:
     scores = PopularityBaseline().fit(TRAIN, N_ITEMS).score([np.array([1]), np.array([4, 3])])
     np.testing.assert_array_equal(scores, [[-1e9, 2, 3, 2, 1], [-1e9, 2, 3, 2, 1]])
+
+
+def test_recent_items_repeat_the_history_latest_first_then_popularity() -> None:
+    model = RecentItemsBaseline().fit(TRAIN, N_ITEMS)
+    # Popularity scaled by 1/4: [0.5, 0.75, 0.5, 0.25]; a history item scores 1 + (latest position) / length.
+    prefixes = [np.array([0, 3, 1, 3]), np.array([4]), np.array([], dtype=np.int32)]
+    expected = [
+        [-1e9, 1 + 2 / 3, 0.75, 2.0, 0.25],  # 3 seen last (position 3 of 3), 1 at position 2; padding ignored
+        [-1e9, 0.5, 0.75, 0.5, 2.0],
+        [-1e9, 0.5, 0.75, 0.5, 0.25],  # empty history: popularity
+    ]
+    np.testing.assert_allclose(model.score(prefixes), expected)
 
 
 def test_markov_scores_transitions_plus_scaled_popularity() -> None:

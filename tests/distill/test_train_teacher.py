@@ -28,7 +28,7 @@ def test_train_teacher_writes_the_model_folder_and_results(tiny_teacher, tiny_da
         assert (out_dir / name).is_file(), name
     assert json.loads((out_dir / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
     names = [entry["name"] for entry in metrics["models"]]
-    assert names == ["most-popular", "markov", "teacher"]
+    assert names == ["most-popular", "markov", "recent-items", "teacher"]
     for entry in metrics["models"][:2]:
         assert_results_entry(entry, "baseline")
     teacher = metrics["models"][-1]
