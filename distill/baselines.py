@@ -33,6 +33,14 @@ def _item_counts(train_sequences: Sequence[np.ndarray], n_items: int) -> np.ndar
     return counts
 
 
+def _tie_break_popularity(train_sequences: Sequence[np.ndarray], n_items: int) -> np.ndarray:
+    """Training counts scaled into [0, 1), so they only order items another score ties; padding -1e9."""
+    counts = _item_counts(train_sequences, n_items)
+    popularity = counts / (counts.max() + 1.0)
+    popularity[0] = PADDING_SCORE
+    return popularity
+
+
 class PopularityBaseline:
     """Scores every item by its number of training interactions, whatever the history."""
 
@@ -69,10 +77,7 @@ class MarkovBaseline:
 
     def fit(self, train_sequences: Sequence[np.ndarray], n_items: int) -> MarkovBaseline:
         """Counts transitions `sequence[t] -> sequence[t + 1]` over all training sequences."""
-        counts = _item_counts(train_sequences, n_items)
-        popularity = counts / (counts.max() + 1.0)
-        popularity[0] = PADDING_SCORE
-        self.popularity_scores_ = popularity
+        self.popularity_scores_ = _tie_break_popularity(train_sequences, n_items)
         pairs = [np.asarray(sequence, dtype=np.int64) for sequence in train_sequences if len(sequence) >= 2]
         sources = np.concatenate([pair[:-1] for pair in pairs]) if pairs else np.zeros(0, dtype=np.int64)
         targets = np.concatenate([pair[1:] for pair in pairs]) if pairs else np.zeros(0, dtype=np.int64)
@@ -105,10 +110,7 @@ class RecentItemsBaseline:
         self.popularity_scores_: np.ndarray | None = None
 
     def fit(self, train_sequences: Sequence[np.ndarray], n_items: int) -> RecentItemsBaseline:
-        counts = _item_counts(train_sequences, n_items)
-        popularity = counts / (counts.max() + 1.0)
-        popularity[0] = PADDING_SCORE
-        self.popularity_scores_ = popularity
+        self.popularity_scores_ = _tie_break_popularity(train_sequences, n_items)
         return self
 
     def score(self, prefixes: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
