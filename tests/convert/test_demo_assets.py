@@ -7,11 +7,10 @@ and browser runtimes with golden.json, this one checks golden.json against `runt
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from runtime.history import encode_history
 from runtime.litert import Recommender
+from tests.convert.golden_checks import assert_golden_cases_reproduce
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEB_MODEL_DIR = REPO_ROOT / "web_demo" / "public" / "model"
@@ -27,14 +26,7 @@ def test_golden_cases_match_the_python_harness(demo):
     golden = json.loads((folder / "golden.json").read_text())
     recommender = Recommender(folder / golden["model_file"], expected_dataset="synthetic")
     assert golden["top_k"] == recommender.top_k and len(golden["cases"]) >= 2
-    for case in golden["cases"]:
-        prefix = [recommender.vocab.to_internal(item) for item in case["history_original_ids"]]
-        history = encode_history(prefix, recommender.max_len)
-        assert history.tolist() == case["history"]
-        item_ids, scores = recommender.recommend(history)
-        assert item_ids.tolist() == case["item_ids"]
-        np.testing.assert_allclose(scores, case["scores"], rtol=1e-4)
-        assert case["original_ids"] == [recommender.vocab.original_id(int(item)) for item in item_ids]
+    assert_golden_cases_reproduce(recommender, golden, rtol=1e-4)
 
 
 @pytest.mark.parametrize("name", SHARED_FILES)

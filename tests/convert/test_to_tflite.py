@@ -10,13 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from convert.ops import builtin_only
-from runtime.history import encode_history
 from runtime.litert import Recommender
 from runtime.sidecar import load_artifact
+from tests.convert.golden_checks import assert_golden_cases_reproduce
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = ("fp32", "dynamic_int8")
@@ -85,14 +84,7 @@ def test_golden_matches_a_fresh_litert_run(export):
     recommender = Recommender(export / golden["model_file"])
     assert golden["top_k"] == 5 and len(golden["cases"]) == 4
     assert len(golden["cases"][-1]["history_original_ids"]) > recommender.max_len
-    for case in golden["cases"]:
-        prefix = [recommender.vocab.to_internal(item) for item in case["history_original_ids"]]
-        history = encode_history(prefix, recommender.max_len)
-        assert history.tolist() == case["history"]
-        item_ids, scores = recommender.recommend(history)
-        assert item_ids.tolist() == case["item_ids"]
-        np.testing.assert_allclose(scores, case["scores"], rtol=1e-6)
-        assert case["original_ids"] == [recommender.vocab.original_id(item) for item in item_ids]
+    assert_golden_cases_reproduce(recommender, golden, rtol=1e-6)
 
 
 def test_report_json_fields(export):

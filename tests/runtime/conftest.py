@@ -59,23 +59,24 @@ def tiny_vocab(n_items: int = N_ITEMS, prefix: str = "") -> Vocab:
     )
 
 
-def sidecar_fields(model: str = MODEL_FILE) -> dict:
+def sidecar_fields(
+    variant: str = "fp32", n_items: int = N_ITEMS, max_len: int = MAX_LEN, top_k: int = TOP_K
+) -> dict:
+    """The contract fields of a tiny student's sidecar (docs/artifacts.md); hashes come from write_sidecar."""
+    history = {"history": [1, max_len]}
     return {
         "role": "student",
-        "variant": "fp32",
+        "variant": variant,
         "dataset": "tiny",
-        "n_items": N_ITEMS,
-        "max_len": MAX_LEN,
-        "top_k": TOP_K,
+        "n_items": n_items,
+        "max_len": max_len,
+        "top_k": top_k,
         "padding_side": "left",
         "padding_id": 0,
         "excludes_history": True,
         "signatures": {
-            "recommend": {
-                "inputs": {"history": [1, MAX_LEN]},
-                "outputs": {"item_ids": [1, TOP_K], "scores": [1, TOP_K]},
-            },
-            "score": {"inputs": {"history": [1, MAX_LEN]}, "outputs": {"scores": [1, N_ITEMS + 1]}},
+            "recommend": {"inputs": history, "outputs": {"item_ids": [1, top_k], "scores": [1, top_k]}},
+            "score": {"inputs": history, "outputs": {"scores": [1, n_items + 1]}},
         },
         "vocab_file": VOCAB_FILE,
         "metrics": {},

@@ -18,6 +18,7 @@ from convert.quantize import convert_variant
 from model.sasrec import SASRec, SASRecConfig
 from runtime.sidecar import write_sidecar
 from runtime.vocab import Vocab, write_vocab
+from tests.runtime.conftest import sidecar_fields
 
 REPO = Path(__file__).resolve().parents[2]
 N_ITEMS, MAX_LEN, TOP_K = 1000, 5, 3
@@ -43,27 +44,7 @@ def test_tflite_runtime_2_14_loads_what_the_readme_says(tmp_path):
     for variant in ("fp32", "fp16", "dynamic_int8", "full_int8"):
         path = tmp_path / f"student_{variant}.tflite"
         path.write_bytes(convert_variant(saved, variant, calibration).flatbuffer)
-        signature = {"inputs": {"history": [1, MAX_LEN]}}
-        write_sidecar(
-            path,
-            {
-                "role": "student",
-                "variant": variant,
-                "dataset": "tiny",
-                "n_items": N_ITEMS,
-                "max_len": MAX_LEN,
-                "top_k": TOP_K,
-                "padding_side": "left",
-                "padding_id": 0,
-                "excludes_history": True,
-                "signatures": {
-                    "recommend": {**signature, "outputs": {"item_ids": [1, TOP_K], "scores": [1, TOP_K]}},
-                    "score": {**signature, "outputs": {"scores": [1, N_ITEMS + 1]}},
-                },
-                "vocab_file": "vocab.tsv",
-                "metrics": {},
-            },
-        )
+        write_sidecar(path, sidecar_fields(variant, N_ITEMS, MAX_LEN, TOP_K))
     completed = subprocess.run(
         ["bash", str(REPO / "scripts/check_tflite_runtime.sh"), str(tmp_path), str(tmp_path / "venv")],
         capture_output=True,
