@@ -102,8 +102,8 @@ class MarkovBaseline:
 class RecentItemsBaseline:
     """Recommends the history again, most recently seen first; popularity, scaled into [0, 1), ranks others.
 
-    Session data repeat a lot (on Tmall 45% of test targets are in their prefix), so this is the bar a model
-    must clear on repeats; it knows nothing about items the user has not seen.
+    Session data repeat a lot (on Tmall it beats the SASRec teacher, bench/results/tmall-teacher.json): the
+    bar a model must clear on repeats. It knows nothing about items the user has not seen.
     """
 
     def __init__(self) -> None:
