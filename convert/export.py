@@ -34,10 +34,12 @@ def item_scores(model: SASRec, history: tf.Tensor) -> tf.Tensor:
     """Scores of the real items 1..n_items, float32 [1, n_items]; nothing masked, no padding column.
 
     `item_table.score` is the factored STP-TT contraction for the student (the cores stay in the graph, never
-    an N x d table) and the dense matmul for the teacher; `SASRec.call` would pick by FLOPs instead.
+    an N x d table) and the dense matmul for the teacher; `SASRec.call` would pick by FLOPs instead. With
+    `repeat_scores` the history bonus is one scatter into those scores.
     """
     hidden = model.encode(history, training=False)
-    return model.item_table.score(model.final_vector(hidden, history))[:, 1:]
+    vectors = model.final_vector(hidden, history)
+    return model.with_repeat_bonus(model.item_table.score(vectors), vectors, history)[:, 1:]
 
 
 def catalogue_scores(model: SASRec, history: tf.Tensor, padding_column: str = "sentinel") -> tf.Tensor:

@@ -37,6 +37,12 @@ def define_model_flags(hidden_dim: int = 64, max_len: int = 50) -> None:
     flags.DEFINE_enum(
         "negative_sampler", "uniform", list(NEGATIVE_SAMPLERS), "Negative sampler (logQ-corrected)."
     )
+    flags.DEFINE_bool(
+        "repeat_scores",
+        False,
+        "Add a learnt bonus to the scores of items already in the history (model/repeat.py); pays off on "
+        "session data where next items often repeat (Tmall), costs L + d + 1 parameters.",
+    )
 
 
 def define_training_flags(epochs: int = 20, batch_size: int = 128) -> None:
@@ -86,4 +92,5 @@ def backbone_from_flags(values: flags.FlagValues) -> dict:
         "loss": values.loss,
         "num_negatives": values.num_negatives,
         "negative_sampler": values.negative_sampler,
+        "repeat_scores": values.repeat_scores,
     }

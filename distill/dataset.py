@@ -58,7 +58,9 @@ class SequenceDataset:
         return self.vocab.n_items
 
     def summary(self) -> dict[str, object]:
-        """Counts and average lengths, for logs and reports."""
+        """Counts, average lengths and the share of test targets already in their prefix (repeats), for logs
+        and reports."""
+        repeats = [target in prefix for prefix, target in zip(self.test_prefixes, self.test_targets, strict=True)]
         train_lengths = [len(sequence) for sequence in self.train_sequences]
         test_lengths = [len(prefix) for prefix in self.test_prefixes]
         return {
@@ -72,6 +74,7 @@ class SequenceDataset:
             "n_test": len(self.test_prefixes),
             "avg_test_prefix_length": float(np.mean(test_lengths)) if test_lengths else 0.0,
             "n_test_dropped": self.n_test_dropped,
+            "test_target_in_prefix": float(np.mean(repeats)) if repeats else 0.0,
         }
 
 

@@ -156,12 +156,16 @@ class Distiller(keras.Model):
             teacher_rows = tf.boolean_mask(teacher_hidden, supervised)
             labels = tf.boolean_mask(targets, supervised)
         else:
+            supervised = None
             student_rows, teacher_rows, labels = student_final, teacher_final, targets[:, -1]
-        student_scores = self.student.item_scores(student_rows)
+        student_scores = self.student.scores_after(
+            student_rows, self.student.supervised_histories(history, supervised)
+        )
         terms = {"ce": softmax_cross_entropy(student_scores, labels)}
         zero = tf.constant(0.0)
         if cfg.kd_weight:
-            teacher_scores = tf.stop_gradient(self.teacher.item_scores(teacher_rows))
+            teacher_histories = self.teacher.supervised_histories(history, supervised)
+            teacher_scores = tf.stop_gradient(self.teacher.scores_after(teacher_rows, teacher_histories))
             if cfg.kd_top_k:
                 terms["kd"] = top_k_kd(teacher_scores, student_scores, cfg.temperature, cfg.kd_top_k)
             else:

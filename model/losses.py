@@ -23,6 +23,8 @@ def sampled_softmax_cross_entropy(
     negative_ids: tf.Tensor,
     negative_rows: tf.Tensor,
     log_sampling_prob: tf.Tensor,
+    positive_bonus: tf.Tensor | None = None,
+    negative_bonus: tf.Tensor | None = None,
 ) -> tf.Tensor:
     """Mean sampled-softmax cross-entropy with logQ correction and accidental-hit removal.
 
@@ -37,12 +39,17 @@ def sampled_softmax_cross_entropy(
         negative_ids: [num_negatives] sampled ids.
         negative_rows: [num_negatives, d] their item vectors.
         log_sampling_prob: [n_items + 1] log q(item) of the sampler.
+        positive_bonus, negative_bonus: optional [rows] and [rows, num_negatives] additions to the model's
+            logits (the repeat bonus), applied before the correction.
     """
     labels = tf.cast(labels, tf.int32)
     positive_logits = tf.reduce_sum(queries * positive_rows, axis=-1) - tf.gather(log_sampling_prob, labels)
     negative_logits = tf.matmul(queries, negative_rows, transpose_b=True) - tf.gather(
         log_sampling_prob, negative_ids
     )[None, :]
+    if positive_bonus is not None:
+        positive_logits += positive_bonus
+        negative_logits += negative_bonus
     accidental_hit = tf.equal(labels[:, None], tf.cast(negative_ids, tf.int32)[None, :])
     negative_logits = tf.where(accidental_hit, tf.fill(tf.shape(negative_logits), -1e9), negative_logits)
     logits = tf.concat([positive_logits[:, None], negative_logits], axis=1)

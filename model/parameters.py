@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-COMPONENTS = ("item_table", "positions", "attention", "ffn", "norms", "readout")
+COMPONENTS = ("item_table", "positions", "attention", "ffn", "norms", "readout", "repeat")
 
 
 def _count(weights) -> int:
@@ -30,6 +30,7 @@ def parameter_report(model) -> dict[str, int]:
             for block in blocks
         ),
         "readout": _count(model.readout.weights) if model.readout is not None else 0,
+        "repeat": _count(model.repeat.weights) if model.repeat is not None else 0,
     }
     report["total"] = sum(report[name] for name in COMPONENTS)
     training_state = [model.log_sampling_prob] + [w for metric in model.metrics for w in metric.weights]

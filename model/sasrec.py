@@ -9,6 +9,7 @@ from model.attention import MaskedSoftmaxAttention, unit_variance_padding
 from model.dense_embedding import DenseEmbedding
 from model.keras_setup import keras, tf
 from model.losses import sampled_softmax_cross_entropy, softmax_cross_entropy
+from model.repeat import RepeatBonus, visible_prefixes
 from model.stp_tt_embedding import STPTTEmbedding
 
 PADDING_SCORE = -1e9
@@ -39,6 +40,8 @@ class SASRecConfig:
     loss: str = "full"
     num_negatives: int = 512
     negative_sampler: str = "uniform"
+    # Learnt bonus for items already in the history (model.repeat); off reproduces plain SASRec.
+    repeat_scores: bool = False
 
     def __post_init__(self):
         checks = {
@@ -181,6 +184,9 @@ class SASRec(keras.Model):
         self.readout = (
             AttentionReadout(cfg.hidden_dim, name="readout") if cfg.readout == "attention" else None
         )
+        self.repeat = RepeatBonus(cfg.max_len, name="repeat") if cfg.repeat_scores else None
+        if self.repeat is not None:
+            self.repeat.build(None)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         # log q(item) of the negative sampler; popularity counts are set by `set_item_counts` before training.
         self.log_sampling_prob = self.add_weight(
@@ -221,28 +227,59 @@ class SASRec(keras.Model):
         padding = tf.one_hot(0, self.config.num_rows, on_value=PADDING_SCORE, off_value=0.0)
         return scores + padding[None, :]
 
+    def with_repeat_bonus(self, scores: tf.Tensor, vectors: tf.Tensor, histories: tf.Tensor) -> tf.Tensor:
+        """scores [rows, n_items + 1] plus the repeat bonus of each row's right-aligned history [rows, L];
+        unchanged without `repeat_scores`."""
+        if self.repeat is None:
+            return scores
+        return self.repeat(scores, vectors, histories)
+
+    def scores_after(self, vectors: tf.Tensor, histories: tf.Tensor) -> tf.Tensor:
+        """Next-item scores [rows, n_items + 1] of vectors [rows, d] read after histories [rows, L]."""
+        return self.with_repeat_bonus(self.item_scores(vectors), vectors, histories)
+
     def call(self, history: tf.Tensor, training=False) -> tf.Tensor:
         hidden = self.encode(history, training=training)
-        return self.item_scores(self.final_vector(hidden, history))
+        return self.scores_after(self.final_vector(hidden, history), history)
 
     # ----- training -----
     def training_vectors(self, history: tf.Tensor, targets: tf.Tensor, training: bool):
-        """Sequence vectors and labels of every supervised position.
+        """Sequence vectors, labels and the history each vector was read after, for every supervised position.
 
         With the last-position readout every real position predicts its next item ([rows, d], rows = number of
         non-padding targets); the attention readout reads the whole sequence, so only the final target counts.
+        Histories [rows, L] are right-aligned like an inference input; None without `repeat_scores`.
         """
         hidden = self.encode(history, training=training)
         targets = tf.cast(targets, tf.int32)
         if self.readout is None:
             supervised = tf.not_equal(targets, 0)
-            return tf.boolean_mask(hidden, supervised), tf.boolean_mask(targets, supervised)
-        return self.final_vector(hidden, history), targets[:, -1]
+            return (
+                tf.boolean_mask(hidden, supervised),
+                tf.boolean_mask(targets, supervised),
+                self.supervised_histories(history, supervised),
+            )
+        return self.final_vector(hidden, history), targets[:, -1], self.supervised_histories(history, None)
 
-    def recommendation_loss(self, vectors: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    def supervised_histories(self, history: tf.Tensor, supervised: tf.Tensor | None) -> tf.Tensor | None:
+        """Right-aligned history [rows, L] of each supervised position (`supervised` [batch, L] bool), or of
+        the whole sequence when `supervised` is None; None without `repeat_scores` (nothing reads it)."""
+        if self.repeat is None:
+            return None
+        if supervised is None:
+            return tf.cast(history, tf.int32)
+        return tf.boolean_mask(visible_prefixes(history), supervised)
+
+    def recommendation_loss(
+        self, vectors: tf.Tensor, labels: tf.Tensor, histories: tf.Tensor | None
+    ) -> tf.Tensor:
         if self.config.loss == "full":
-            return softmax_cross_entropy(self.item_scores(vectors), labels)
+            return softmax_cross_entropy(self.scores_after(vectors, histories), labels)
         negative_ids = self.sample_negatives()
+        positive_bonus = negative_bonus = None
+        if self.repeat is not None:
+            positive_bonus = self.repeat.at(vectors, histories, labels[:, None])[:, 0]
+            negative_bonus = self.repeat.at(vectors, histories, negative_ids)
         return sampled_softmax_cross_entropy(
             vectors,
             labels,
@@ -250,6 +287,8 @@ class SASRec(keras.Model):
             negative_ids,
             self.item_table.lookup(negative_ids),
             self.log_sampling_prob,
+            positive_bonus=positive_bonus,
+            negative_bonus=negative_bonus,
         )
 
     def sample_negatives(self) -> tf.Tensor:
@@ -271,8 +310,8 @@ class SASRec(keras.Model):
     def train_step(self, data):
         history, targets = data
         with tf.GradientTape() as tape:
-            vectors, labels = self.training_vectors(history, targets, training=True)
-            loss = self.recommendation_loss(vectors, labels)
+            vectors, labels, histories = self.training_vectors(history, targets, training=True)
+            loss = self.recommendation_loss(vectors, labels, histories)
         gradients = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables, strict=True))
         self.loss_tracker.update_state(loss)
@@ -280,8 +319,8 @@ class SASRec(keras.Model):
 
     def test_step(self, data):
         history, targets = data
-        vectors, labels = self.training_vectors(history, targets, training=False)
-        self.loss_tracker.update_state(self.recommendation_loss(vectors, labels))
+        vectors, labels, histories = self.training_vectors(history, targets, training=False)
+        self.loss_tracker.update_state(self.recommendation_loss(vectors, labels, histories))
         return {"loss": self.loss_tracker.result()}
 
     @property

@@ -53,6 +53,7 @@ def test_leave_one_out_split_rules() -> None:
         "n_test": 2,
         "avg_test_prefix_length": 3.0,
         "n_test_dropped": 0,
+        "test_target_in_prefix": 0.5,  # user 1's test target 4 is in its prefix
     }
 
 

@@ -161,7 +161,7 @@ def test_loss_is_the_weighted_sum_and_zero_weights_switch_terms_off():
     ce_only = make_distiller(config=DistillConfig(ce_weight=1.0, kd_weight=0, cl_weight=0, pred_weight=0))
     terms = ce_only.losses_for(history, targets, False)
     assert float(terms["kd"]) == float(terms["cl"]) == float(terms["pred"]) == 0.0
-    vectors, labels = ce_only.student.training_vectors(history, targets, training=False)
+    vectors, labels, _ = ce_only.student.training_vectors(history, targets, training=False)
     expected_ce = softmax_cross_entropy(ce_only.student.item_scores(vectors), labels)
     assert float(terms["loss"]) == pytest.approx(float(expected_ce), rel=1e-5)
 

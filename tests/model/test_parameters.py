@@ -25,6 +25,7 @@ def expected_report(item_table: int, blocks: int, ffn: int, readout: str) -> dic
         "ffn": blocks * (d * ffn + ffn + ffn * d + d),
         "norms": (2 * blocks + 1) * 2 * d,
         "readout": 2 * d * d + 2 * d if readout == "attention" else 0,
+        "repeat": 0,  # repeat_scores off; tests/model/test_repeat.py counts it when on
     }
     report["total"] = sum(report.values())
     return report

@@ -123,7 +123,8 @@ def test_training_vectors_last_readout_supervises_every_real_position():
     model = shared_model("dense", "last")
     history = np.array([[0, 0, 0, 0, 0, 1, 2, 3]], dtype=np.int32)
     targets = np.array([[0, 0, 0, 0, 0, 2, 3, 4]], dtype=np.int32)
-    vectors, labels = model.training_vectors(history, targets, training=False)
+    vectors, labels, histories = model.training_vectors(history, targets, training=False)
+    assert histories is None  # nothing reads them without repeat_scores
     np.testing.assert_array_equal(labels.numpy(), [2, 3, 4])
     np.testing.assert_allclose(vectors.numpy(), model.encode(history).numpy()[0, 5:], atol=1e-6)
 
@@ -152,7 +153,7 @@ def test_a_few_train_steps_lower_the_training_loss(loss):
     targets = tf.constant([[0, 0, 2, 3, 4, 5, 6, 7]] * 4, tf.int32)
 
     def full_loss() -> float:
-        vectors, labels = model.training_vectors(history, targets, training=False)
+        vectors, labels, _ = model.training_vectors(history, targets, training=False)
         return float(softmax_cross_entropy(model.item_scores(vectors), labels))
 
     before = full_loss()
