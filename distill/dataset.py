@@ -60,7 +60,8 @@ class SequenceDataset:
     def summary(self) -> dict[str, object]:
         """Counts, average lengths and the share of test targets already in their prefix (repeats), for logs
         and reports."""
-        repeats = [target in prefix for prefix, target in zip(self.test_prefixes, self.test_targets, strict=True)]
+        pairs = zip(self.test_prefixes, self.test_targets, strict=True)
+        repeats = [target in prefix for prefix, target in pairs]
         train_lengths = [len(sequence) for sequence in self.train_sequences]
         test_lengths = [len(prefix) for prefix in self.test_prefixes]
         return {
