@@ -5,7 +5,7 @@ plain SASRec: bench/results/tmall-teacher.json). A dot product with one sequence
 two history items, not at all of them by recency. The bonus adds, for each history slot s (counted from the
 most recent item), `recency[s] + gate(query)` to the score of the item in that slot; an item seen twice gets
 both slots' bonuses. Parameters: L + d + 1. All of it starts at zero, so training starts from the plain
-model. At export it is one SCATTER_ND into the catalogue scores: no N x L one-hot, no float table.
+model. It is one scatter-add into the catalogue scores (builtin SCATTER_ND ops in LiteRT): no N x L one-hot.
 """
 
 from __future__ import annotations
@@ -47,7 +47,10 @@ class RepeatBonus(keras.layers.Layer):
 
     def slot_weights(self, queries: tf.Tensor, histories: tf.Tensor) -> tf.Tensor:
         """queries [rows, d], right-aligned histories [rows, L] -> bonus per slot [rows, L] (0 on padding)."""
-        weights = self.recency[None, :] + self.gate(queries)
+        """queries [rows, d], right-aligned histories [rows, L] -> bonus per slot [rows, L], 0 on padding."""
+        # vector would drop the broadcast and fail the conversion.
+        gate = tf.broadcast_to(self.gate(queries), tf.shape(histories))
+        weights = gate + self.recency[None, :]
         return weights * tf.cast(tf.not_equal(histories, 0), weights.dtype)
 
     def call(self, scores: tf.Tensor, queries: tf.Tensor, histories: tf.Tensor) -> tf.Tensor:
@@ -57,8 +60,7 @@ class RepeatBonus(keras.layers.Layer):
         shape = tf.shape(histories, out_type=tf.int32)
         rows = tf.broadcast_to(tf.range(shape[0])[:, None], shape)
         indices = tf.stack([tf.reshape(rows, [-1]), tf.reshape(histories, [-1])], axis=1)
-        bonus = tf.scatter_nd(indices, tf.reshape(weights, [-1]), tf.shape(scores, out_type=tf.int32))
-        return scores + bonus
+        return tf.tensor_scatter_nd_add(scores, indices, tf.reshape(weights, [-1]))
 
     def at(self, queries: tf.Tensor, histories: tf.Tensor, item_ids: tf.Tensor) -> tf.Tensor:
         """The bonus of given items only: item_ids [rows, C] or [C] (shared) -> [rows, C]."""

@@ -169,3 +169,13 @@ def test_below_row_minimum_padding_column_ranks_last():
 def test_unknown_padding_column_is_refused():
     with pytest.raises(ValueError, match="padding_column"):
         export_tflite(tiny_model(), TOP_K, padding_column="zero")
+
+
+def test_untrained_repeat_bonus_converts():
+    """An all-zero bonus (the initial state) once made the converter drop a broadcast and fail."""
+    config = SASRecConfig(n_items=N_ITEMS, max_len=MAX_LEN, hidden_dim=DIM, num_blocks=1, repeat_scores=True)
+    keras_model = SASRec(config).build_for_inference()
+    interpreter = interpreter_class()(model_content=export_tflite(keras_model, TOP_K))
+    history = histories()[-1:]
+    scores = interpreter.get_signature_runner("score")(history=history)["scores"]
+    np.testing.assert_allclose(scores[:, 1:], keras_model(history).numpy()[:, 1:], rtol=1e-5, atol=1e-5)
