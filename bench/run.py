@@ -121,27 +121,34 @@ def seconds_per_step(
 
 
 def run_sampled(name: str, runs_dir: Path, data_dir: str | None, epochs: int | None, steps: int) -> dict:
-    """The teacher trained with logQ-corrected sampled softmax (popularity negatives) against the full-softmax
-    teacher of the `teacher` stage: test metrics of both and the time of a training step of each."""
+    """Full softmax against logQ-corrected sampled softmax (popularity negatives), same backbone: test
+    metrics of both and the time of a training step of each.
+
+    The `teacher` stage already trained the preset's loss (runs_dir/<name>/teacher); this trains the other one
+    (teacher-sampled or teacher-full).
+    """
     dataset = load_dataset(name, data_dir=data_dir)
     config, train_config = teacher_config(dataset, name, epochs)
-    sampled_config = dataclasses.replace(config, loss="sampled", negative_sampler="popularity")
-    full_metrics = json.loads((runs_dir / name / "teacher" / "metrics.json").read_text())
-    full = next(entry for entry in full_metrics["models"] if entry["role"] == "teacher")
-    sampled_metrics = train_teacher(
-        dataset, sampled_config, train_config, runs_dir / name / "teacher-sampled", with_baselines=False
-    )
-    sampled = next(entry for entry in sampled_metrics["models"] if entry["role"] == "teacher")
-    result = provenance(dataset, sampled_config.to_dict(), train_config.to_dict())
-    result["models"] = [
-        {**full, "name": "teacher-full-softmax"},
-        {**sampled, "name": "teacher-sampled-softmax"},
-    ]
-    result["seconds_per_step"] = {
-        "full": seconds_per_step(dataset, config, train_config, steps),
-        "sampled": seconds_per_step(dataset, sampled_config, train_config, steps),
+    configs = {
+        "full": dataclasses.replace(config, loss="full"),
+        "sampled": dataclasses.replace(config, loss="sampled", negative_sampler="popularity"),
     }
-    result["num_negatives"] = sampled_config.num_negatives
+    entries = {}
+    for loss, loss_config in configs.items():
+        if loss == config.loss:
+            metrics = json.loads((runs_dir / name / "teacher" / "metrics.json").read_text())
+        else:
+            folder = runs_dir / name / f"teacher-{loss}"
+            metrics = train_teacher(dataset, loss_config, train_config, folder, with_baselines=False)
+        entry = next(entry for entry in metrics["models"] if entry["role"] == "teacher")
+        entries[loss] = {**entry, "name": f"teacher-{loss}-softmax"}
+    result = provenance(dataset, configs["sampled"].to_dict(), train_config.to_dict())
+    result["models"] = [entries["full"], entries["sampled"]]
+    result["seconds_per_step"] = {
+        loss: seconds_per_step(dataset, loss_config, train_config, steps)
+        for loss, loss_config in configs.items()
+    }
+    result["num_negatives"] = configs["sampled"].num_negatives
     return result
 
 

@@ -64,12 +64,16 @@ class RepeatBonus(keras.layers.Layer):
 
     def at(self, queries: tf.Tensor, histories: tf.Tensor, item_ids: tf.Tensor) -> tf.Tensor:
         """The bonus of given items only: item_ids [rows, C] or [C] (shared) -> [rows, C]."""
-        weights = self.slot_weights(queries, tf.cast(histories, tf.int32))
+        histories = tf.cast(histories, tf.int32)
         item_ids = tf.cast(item_ids, tf.int32)
-        if item_ids.shape.rank == 1:
-            item_ids = item_ids[None, :]
-        matches = tf.equal(tf.cast(histories, tf.int32)[:, :, None], item_ids[:, None, :])
-        return tf.einsum("rs,rsc->rc", weights, tf.cast(matches, weights.dtype))
+        weights = self.slot_weights(queries, histories)
+        # Only the real slots (a few per row in session data) are compared with the candidates.
+        real = tf.not_equal(histories, 0)
+        rows = tf.cast(tf.where(real)[:, 0], tf.int32)
+        candidates = item_ids[None, :] if item_ids.shape.rank == 1 else tf.gather(item_ids, rows)
+        matches = tf.equal(tf.boolean_mask(histories, real)[:, None], candidates)
+        contributions = tf.boolean_mask(weights, real)[:, None] * tf.cast(matches, weights.dtype)
+        return tf.math.unsorted_segment_sum(contributions, rows, num_segments=tf.shape(histories)[0])
 
     def get_config(self) -> dict:
         config = super().get_config()

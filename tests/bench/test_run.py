@@ -1,5 +1,7 @@
 """The sampled-softmax benchmark stage on synthetic data with a tiny preset, and its BENCHMARKS section."""
 
+import json
+
 import pytest
 
 from bench import run
@@ -12,21 +14,27 @@ TINY_TEACHER = (
 )
 
 
-@pytest.fixture(scope="module")
-def sampled_result(tmp_path_factory):
+@pytest.fixture(scope="module", params=["full", "sampled"])
+def sampled_result(request, tmp_path_factory):
+    """The sampled stage after a teacher stage whose preset uses `request.param` softmax."""
     runs_dir = tmp_path_factory.mktemp("runs")
+    backbone, train_config = TINY_TEACHER
     with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(run.TEACHERS, "synthetic", TINY_TEACHER)
+        patch.setitem(run.TEACHERS, "synthetic", ({**backbone, "loss": request.param}, train_config))
         run.run_teacher("synthetic", runs_dir, None)
-        return runs_dir, run.run_sampled("synthetic", runs_dir, None, epochs=None, steps=3)
+        return request.param, runs_dir, run.run_sampled("synthetic", runs_dir, None, epochs=None, steps=3)
 
 
-def test_sampled_stage_trains_a_sampled_teacher_beside_the_full_one(sampled_result):
-    runs_dir, result = sampled_result
+def test_sampled_stage_trains_the_loss_the_teacher_stage_did_not(sampled_result):
+    preset_loss, runs_dir, result = sampled_result
     names = [entry["name"] for entry in result["models"]]
     assert names == ["teacher-full-softmax", "teacher-sampled-softmax"]
     assert result["config"]["loss"] == "sampled" and result["config"]["negative_sampler"] == "popularity"
-    assert (runs_dir / "synthetic" / "teacher-sampled" / "metrics.json").exists()
+    other = "full" if preset_loss == "sampled" else "sampled"
+    assert (runs_dir / "synthetic" / f"teacher-{other}" / "metrics.json").exists()
+    assert not (runs_dir / "synthetic" / f"teacher-{preset_loss}").exists()
+    for folder, loss in (("teacher", preset_loss), (f"teacher-{other}", other)):
+        assert json.loads((runs_dir / "synthetic" / folder / "config.json").read_text())["loss"] == loss
     for entry in result["models"]:
         assert 0.0 <= entry["metrics"]["NDCG@10"] <= 1.0
     assert set(result["seconds_per_step"]) == {"full", "sampled"}
@@ -35,7 +43,7 @@ def test_sampled_stage_trains_a_sampled_teacher_beside_the_full_one(sampled_resu
 
 
 def test_sampled_section_states_the_ratio_target(sampled_result):
-    _, result = sampled_result
+    _, _, result = sampled_result
     text = "\n".join(sampled_section(result))
     full, sampled = (entry["metrics"]["NDCG@10"] for entry in result["models"])
     assert f"sampled NDCG@10 / full NDCG@10: {sampled / full:.4f} >= 0.9500" in text
