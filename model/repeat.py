@@ -46,9 +46,9 @@ class RepeatBonus(keras.layers.Layer):
         super().build(input_shape)
 
     def slot_weights(self, queries: tf.Tensor, histories: tf.Tensor) -> tf.Tensor:
-        """queries [rows, d], right-aligned histories [rows, L] -> bonus per slot [rows, L] (0 on padding)."""
         """queries [rows, d], right-aligned histories [rows, L] -> bonus per slot [rows, L], 0 on padding."""
-        # vector would drop the broadcast and fail the conversion.
+        # Broadcast before adding: the converter folds `x + 0` to x, which with an all-zero (untrained)
+        # recency vector would drop the broadcast and fail the conversion.
         gate = tf.broadcast_to(self.gate(queries), tf.shape(histories))
         weights = gate + self.recency[None, :]
         return weights * tf.cast(tf.not_equal(histories, 0), weights.dtype)
