@@ -14,7 +14,7 @@ TEACHERS = {
     # Tmall: OD-Rec's teacher shape (1 block, 1 head) at d = 64 (d = 128 doubles a 2-core epoch), L = 50,
     # with the repeat bonus (model/repeat.py): the recent-items baseline beat the plain teacher there. Sampled
     # softmax (512 popularity negatives, logQ): 0.99x the full-softmax NDCG@10 at 0.25x the step time
-    # (bench/results/tmall-sampled.json), which is what fits a 2-core session.
+    # (bench/results/tmall-sampled.json, measured without the repeat bonus), which fits a 2-core session.
     "tmall": (
         {
             "max_len": 50,

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from distill.losses import info_nce, soft_target_kd, top_k_kd
 from model.keras_setup import keras, tf
 from model.losses import softmax_cross_entropy
-from model.sasrec import AttentionReadout, SASRec
+from model.sasrec import AttentionReadout, SASRec, supervised_histories
 
 
 @dataclass(frozen=True)
@@ -158,14 +158,14 @@ class Distiller(keras.Model):
         else:
             supervised = None
             student_rows, teacher_rows, labels = student_final, teacher_final, targets[:, -1]
-        student_scores = self.student.scores_after(
-            student_rows, self.student.supervised_histories(history, supervised)
-        )
+        # One right-aligned history per row for teacher and student, built only if one of them reads it.
+        reads_histories = self.student.repeat is not None or self.teacher.repeat is not None
+        row_histories = supervised_histories(history, supervised) if reads_histories else None
+        student_scores = self.student.scores_after(student_rows, row_histories)
         terms = {"ce": softmax_cross_entropy(student_scores, labels)}
         zero = tf.constant(0.0)
         if cfg.kd_weight:
-            teacher_histories = self.teacher.supervised_histories(history, supervised)
-            teacher_scores = tf.stop_gradient(self.teacher.scores_after(teacher_rows, teacher_histories))
+            teacher_scores = tf.stop_gradient(self.teacher.scores_after(teacher_rows, row_histories))
             if cfg.kd_top_k:
                 terms["kd"] = top_k_kd(teacher_scores, student_scores, cfg.temperature, cfg.kd_top_k)
             else:

@@ -155,6 +155,14 @@ def build_item_table(config: SASRecConfig) -> keras.layers.Layer:
     )
 
 
+def supervised_histories(history: tf.Tensor, supervised: tf.Tensor | None) -> tf.Tensor:
+    """Right-aligned history [rows, L] of each supervised position (`supervised` [batch, L] bool), or of the
+    whole sequence when `supervised` is None (the attention readout's single row per sequence)."""
+    if supervised is None:
+        return tf.cast(history, tf.int32)
+    return tf.boolean_mask(visible_prefixes(history), supervised)
+
+
 @keras.utils.register_keras_serializable(package="odrec")
 class SASRec(keras.Model):
     """Self-attentive sequential recommender with the item table tied between input and output scoring.
@@ -262,13 +270,8 @@ class SASRec(keras.Model):
         return self.final_vector(hidden, history), targets[:, -1], self.supervised_histories(history, None)
 
     def supervised_histories(self, history: tf.Tensor, supervised: tf.Tensor | None) -> tf.Tensor | None:
-        """Right-aligned history [rows, L] of each supervised position (`supervised` [batch, L] bool), or of
-        the whole sequence when `supervised` is None; None without `repeat_scores` (nothing reads it)."""
-        if self.repeat is None:
-            return None
-        if supervised is None:
-            return tf.cast(history, tf.int32)
-        return tf.boolean_mask(visible_prefixes(history), supervised)
+        """`supervised_histories` when this model reads them (`repeat_scores`), else None (not computed)."""
+        return None if self.repeat is None else supervised_histories(history, supervised)
 
     def recommendation_loss(
         self, vectors: tf.Tensor, labels: tf.Tensor, histories: tf.Tensor | None

@@ -227,3 +227,27 @@ def test_a_short_distillation_run_lowers_the_validation_loss(tiny_dataset):
     after = distiller.losses_for(history, targets, training=False)
     assert float(after["loss"]) < float(before["loss"])
     assert float(after["ce"]) < float(before["ce"])
+
+
+def test_repeat_bonus_of_teacher_and_student_reaches_ce_and_kd():
+    """Both models score every supervised row with the bonus of the prefix that row was read after."""
+    keras.utils.set_random_seed(0)
+    teacher_config = tiny_sasrec_config(n_items=N_ITEMS, hidden_dim=8, repeat_scores=True)
+    teacher = SASRec(teacher_config).build_for_inference()
+    student = SASRec(
+        tiny_sasrec_config(n_items=N_ITEMS, hidden_dim=4, item_table="stp_tt", repeat_scores=True)
+    ).build_for_inference()
+    ce_kd = DistillConfig(ce_weight=1.0, kd_weight=1.0, cl_weight=0.0, pred_weight=0.0)
+    distiller = Distiller(teacher, student, hot_items(), ce_kd)
+    history, targets = batch()
+    before = distiller.losses_for(history, targets, training=False)
+    teacher.repeat.recency.assign(np.full(8, 3.0, np.float32))
+    after_teacher = distiller.losses_for(history, targets, training=False)
+    assert float(after_teacher["ce"]) == pytest.approx(float(before["ce"]))
+    assert float(after_teacher["kd"]) != pytest.approx(float(before["kd"]))
+    vectors, labels, histories = student.training_vectors(history, targets, training=False)
+    student.repeat.recency.assign(np.full(8, 3.0, np.float32))
+    expected_ce = softmax_cross_entropy(student.scores_after(vectors, histories), labels)
+    after_student = distiller.losses_for(history, targets, training=False)
+    assert float(after_student["ce"]) == pytest.approx(float(expected_ce), rel=1e-5)
+    assert float(after_student["ce"]) != pytest.approx(float(before["ce"]))
