@@ -8,7 +8,7 @@ from distill.training import TrainConfig
 TEACHERS = {
     # SASRec+ style on ML-1M: full softmax, L = 200 (the protocol). Batch 32: 6,040 users make 48
     # steps per epoch at 128, and after 6 such epochs validation NDCG@10 was still 0.028 (bench/NOTES.md);
-    # a 2-core epoch costs about the same at either batch size, so smaller batches buy more updates per second.
+    # a 2-core epoch costs about the same at either batch size, so smaller batches give more updates a second.
     "ml-1m": (
         {"max_len": 200, "hidden_dim": 64, "num_blocks": 2, "num_heads": 1, "dropout": 0.2},
         TrainConfig(epochs=60, batch_size=32, learning_rate=1e-3, patience=5),

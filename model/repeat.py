@@ -5,7 +5,8 @@ plain SASRec: bench/results/tmall-teacher.json). A dot product with one sequence
 two history items, not at all of them by recency. The bonus adds, for each history slot s (counted from the
 most recent item), `recency[s] + gate(query)` to the score of the item in that slot; an item seen twice gets
 both slots' bonuses. Parameters: L + d + 1. All of it starts at zero, so training starts from the plain
-model. It is one scatter-add into the catalogue scores (builtin SCATTER_ND ops in LiteRT): no N x L one-hot.
+model. Applying it costs an L x L comparison, an int32 scatter and a gather over the catalogue (builtin ops in
+LiteRT; the scatter is int32, so full integer quantization cannot distort it): no N x L one-hot.
 """
 
 from __future__ import annotations
@@ -54,13 +55,31 @@ class RepeatBonus(keras.layers.Layer):
         return weights * tf.cast(tf.not_equal(histories, 0), weights.dtype)
 
     def call(self, scores: tf.Tensor, queries: tf.Tensor, histories: tf.Tensor) -> tf.Tensor:
-        """scores [rows, n_items + 1] plus the bonus of every history slot at its item's column."""
+        """scores [rows, n_items + 1] plus, at each history item's column, the bonus of all its slots.
+
+        The float bonus is never scattered: LiteRT's int8 SCATTER_ND fills untouched entries with 0 instead of
+        the zero point and sums duplicate updates in the quantized domain, which shifted every unseen item
+        and scrambled repeats under full integer quantization. Instead each item's latest slot carries the
+        item's total bonus, an int32 scatter (exact) maps every column to that slot (0: none), and a gather
+        reads the bonus per column.
+        """
         histories = tf.cast(histories, tf.int32)
         weights = self.slot_weights(queries, histories)
+        same_item = tf.equal(histories[:, :, None], histories[:, None, :])  # [rows, L, L]
+        totals = tf.reduce_sum(tf.cast(same_item, weights.dtype) * weights[:, None, :], axis=2)
+        length = tf.shape(histories)[1]
+        later = tf.range(length)[None, :] > tf.range(length)[:, None]  # [L, L]: slot j after slot i
+        latest = tf.logical_and(
+            tf.logical_not(tf.reduce_any(tf.logical_and(same_item, later[None]), axis=2)),
+            tf.not_equal(histories, 0),
+        )
+        slot_numbers = tf.where(latest, tf.broadcast_to(tf.range(1, length + 1), tf.shape(histories)), 0)
         shape = tf.shape(histories, out_type=tf.int32)
         rows = tf.broadcast_to(tf.range(shape[0])[:, None], shape)
         indices = tf.stack([tf.reshape(rows, [-1]), tf.reshape(histories, [-1])], axis=1)
-        return tf.tensor_scatter_nd_add(scores, indices, tf.reshape(weights, [-1]))
+        slot_of_column = tf.scatter_nd(indices, tf.reshape(slot_numbers, [-1]), tf.shape(scores))
+        bonus_by_slot = tf.concat([tf.zeros_like(totals[:, :1]), totals], axis=1)  # [rows, L + 1]
+        return scores + tf.gather(bonus_by_slot, slot_of_column, batch_dims=1)
 
     def at(self, queries: tf.Tensor, histories: tf.Tensor, item_ids: tf.Tensor) -> tf.Tensor:
         """The bonus of given items only: item_ids [rows, C] or [C] (shared) -> [rows, C]."""
