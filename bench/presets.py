@@ -59,4 +59,7 @@ STUDENTS = {
     "student+kd+cl": ("main", DistillConfig(pred_weight=0.0)),
     "student-full": ("main", DistillConfig()),
     "student-full-high": ("high", DistillConfig()),
+    # Issue 7: every term, but the student never scores the whole catalogue (sampled CE, KD over the
+    # teacher's top 100 items).
+    "student-full-sampled": ("main", DistillConfig(kd_top_k=100, sampled=True)),
 }

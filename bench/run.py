@@ -75,8 +75,9 @@ def run_students(
     result["models"] = [entry for entry in teacher_metrics["models"] if entry["role"] == "teacher"]
     for variant in variants:
         table, distill_config = STUDENTS[variant]
+        loss = {"loss": "sampled"} if distill_config.sampled else {}
         student_config = SASRecConfig.from_dict(
-            {**config.to_dict(), "item_table": "stp_tt", **TABLES[name][table]}
+            {**config.to_dict(), "item_table": "stp_tt", **TABLES[name][table], **loss}
         )
         metrics = train_student(
             dataset,

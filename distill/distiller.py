@@ -22,10 +22,20 @@ class DistillConfig:
     cl_temperature: float = 0.2
     # 0: KD over the full catalogue; k > 0: over the teacher's top-k items plus one tail bucket (top_k_kd).
     kd_top_k: int = 0
+    # Large catalogues: CE and KD never score the whole catalogue for the student's supervised rows. CE is its
+    # sampled softmax and KD is over the teacher's top-k items alone (renormalised there); the frozen
+    # teacher's forward pass still scores every item to find them, and the predictive term (one row per
+    # sequence, weight 0.001) still scores the catalogue.
+    sampled: bool = False
 
     def __post_init__(self):
         if self.kd_top_k < 0:
             raise ValueError(f"DistillConfig.kd_top_k={self.kd_top_k} must be >= 0 (0 = full-catalogue KD)")
+        if self.sampled and self.kd_weight and not self.kd_top_k:
+            raise ValueError(
+                "DistillConfig.sampled needs kd_top_k > 0 (--kd_top_k): sampled distillation's KD is over "
+                "the teacher's top-k items"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,6 +59,11 @@ class Distiller(keras.Model):
 
     def __init__(self, teacher: SASRec, student: SASRec, hot_items, config: DistillConfig, **kwargs):
         super().__init__(**kwargs)
+        if config.sampled and student.config.loss != "sampled":
+            raise ValueError(
+                "sampled distillation needs a student with loss='sampled' (its config has "
+                f"{student.config.loss!r})"
+            )
         if (
             teacher.config.readout != student.config.readout
             or teacher.config.n_items != student.config.n_items
@@ -161,17 +176,22 @@ class Distiller(keras.Model):
         # One right-aligned history per row for teacher and student, built only if one of them reads it.
         reads_histories = self.student.repeat is not None or self.teacher.repeat is not None
         row_histories = supervised_histories(history, supervised) if reads_histories else None
-        student_scores = self.student.scores_after(student_rows, row_histories)
-        terms = {"ce": softmax_cross_entropy(student_scores, labels)}
         zero = tf.constant(0.0)
+        if cfg.sampled:
+            terms = {"ce": self.student.recommendation_loss(student_rows, labels, row_histories), "kd": zero}
+        else:
+            student_scores = self.student.scores_after(student_rows, row_histories)
+            terms = {"ce": softmax_cross_entropy(student_scores, labels), "kd": zero}
         if cfg.kd_weight:
             teacher_scores = tf.stop_gradient(self.teacher.scores_after(teacher_rows, row_histories))
-            if cfg.kd_top_k:
+            if cfg.sampled:
+                teacher_top, top_items = tf.math.top_k(teacher_scores, cfg.kd_top_k)
+                student_top = self.student.candidate_scores(student_rows, row_histories, top_items)
+                terms["kd"] = soft_target_kd(teacher_top, student_top, cfg.temperature)
+            elif cfg.kd_top_k:
                 terms["kd"] = top_k_kd(teacher_scores, student_scores, cfg.temperature, cfg.kd_top_k)
             else:
                 terms["kd"] = soft_target_kd(teacher_scores, student_scores, cfg.temperature)
-        else:
-            terms["kd"] = zero
         if cfg.cl_weight or cfg.pred_weight:
             student_items = self.student.item_table.lookup(history)
             cl_s, cl_t, pred_s, pred_t, usable = self.views(

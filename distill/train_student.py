@@ -137,6 +137,8 @@ def student_config_from_flags(values: flags.FlagValues, teacher: SASRecConfig) -
     for name in ("hidden_dim", "num_blocks", "num_heads", "dropout"):
         if values[name].present:
             backbone[name] = values[name].value
+    if values.sampled_distillation:
+        backbone["loss"] = "sampled"
     backbone.update(
         item_table="stp_tt",
         tt_rank=values.tt_rank,
@@ -160,6 +162,7 @@ def main(argv: Sequence[str]) -> None:
         temperature=FLAGS.temperature,
         cl_temperature=FLAGS.cl_temperature,
         kd_top_k=FLAGS.kd_top_k,
+        sampled=FLAGS.sampled_distillation,
     )
     train_student(
         dataset,
@@ -199,6 +202,12 @@ def define_flags() -> None:
         0,
         "KD over the teacher's top-k items plus a tail bucket (large catalogues); 0 = full catalogue.",
         lower_bound=0,
+    )
+    flags.DEFINE_bool(
+        "sampled_distillation",
+        False,
+        "Large catalogues: the student's CE is its sampled softmax (the teacher's negative sampler) and KD "
+        "is over the teacher's top --kd_top_k items only: neither scores the whole catalogue.",
     )
 
 

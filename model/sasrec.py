@@ -246,6 +246,15 @@ class SASRec(keras.Model):
         """Next-item scores [rows, n_items + 1] of vectors [rows, d] read after histories [rows, L]."""
         return self.with_repeat_bonus(self.item_scores(vectors), vectors, histories)
 
+    def candidate_scores(
+        self, vectors: tf.Tensor, histories: tf.Tensor | None, item_ids: tf.Tensor
+    ) -> tf.Tensor:
+        """Scores [rows, C] of chosen items [rows, C] (with the repeat bonus); nothing catalogue-wide."""
+        scores = tf.einsum("rd,rcd->rc", vectors, self.item_table.lookup(item_ids))
+        if self.repeat is None:
+            return scores
+        return scores + self.repeat.at(vectors, histories, item_ids)
+
     def call(self, history: tf.Tensor, training=False) -> tf.Tensor:
         hidden = self.encode(history, training=training)
         return self.scores_after(self.final_vector(hidden, history), history)

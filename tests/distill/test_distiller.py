@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from distill.distiller import DistillConfig, Distiller
+from distill.losses import soft_target_kd
 from distill.pipeline import shifted_training_arrays, training_dataset
 from model.keras_setup import keras, tf
 from model.losses import softmax_cross_entropy
@@ -251,3 +252,47 @@ def test_repeat_bonus_of_teacher_and_student_reaches_ce_and_kd():
     after_student = distiller.losses_for(history, targets, training=False)
     assert float(after_student["ce"]) == pytest.approx(float(expected_ce), rel=1e-5)
     assert float(after_student["ce"]) != pytest.approx(float(before["ce"]))
+
+
+def test_sampled_distillation_needs_top_k_and_a_sampled_student():
+    with pytest.raises(ValueError, match="kd_top_k"):
+        DistillConfig(sampled=True)
+    with pytest.raises(ValueError, match="loss='sampled'"):
+        make_distiller(config=DistillConfig(sampled=True, kd_top_k=5))
+
+
+def test_sampled_distillation_never_scores_the_catalogue_for_the_student(monkeypatch):
+    """CE is the student's sampled softmax; KD is over the teacher's top-k, renormalised there."""
+    keras.utils.set_random_seed(0)
+    teacher = SASRec(tiny_sasrec_config(n_items=N_ITEMS, repeat_scores=True)).build_for_inference()
+    student = SASRec(
+        tiny_sasrec_config(
+            n_items=N_ITEMS, hidden_dim=4, item_table="stp_tt", repeat_scores=True, loss="sampled",
+            num_negatives=6,
+        )
+    ).build_for_inference()
+    student.set_item_counts(np.ones(N_ITEMS + 1))
+    for model in (teacher, student):
+        model.repeat.recency.assign(np.linspace(0.5, 2.0, 8, dtype=np.float32))
+    config = DistillConfig(
+        ce_weight=1.0, kd_weight=1.0, cl_weight=0.0, pred_weight=0.0, kd_top_k=5, sampled=True
+    )
+    distiller = Distiller(teacher, student, hot_items(), config)
+    history, targets = batch()
+    vectors, _, histories = student.training_vectors(history, targets, training=False)
+    teacher_vectors, _, _ = teacher.training_vectors(history, targets, training=False)
+    teacher_top, top_items = tf.math.top_k(teacher.scores_after(teacher_vectors, histories), 5)
+    student_top = tf.gather(student.scores_after(vectors, histories), top_items, batch_dims=1)
+    expected_kd = soft_target_kd(teacher_top, student_top, 1.0)
+
+    def catalogue_scores(*args):
+        raise AssertionError("the student scored the whole catalogue")
+
+    monkeypatch.setattr(student, "item_scores", catalogue_scores)
+    with tf.GradientTape(persistent=True) as tape:
+        terms = distiller.losses_for(history, targets, training=False)
+    assert float(terms["kd"]) == pytest.approx(float(expected_kd), rel=1e-5)
+    assert float(terms["ce"]) > 0
+    for term in ("ce", "kd"):
+        for core in student.item_table.cores:
+            assert np.abs(tf.convert_to_tensor(tape.gradient(terms[term], core)).numpy()).max() > 0

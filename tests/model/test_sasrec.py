@@ -160,3 +160,14 @@ def test_a_few_train_steps_lower_the_training_loss(loss):
     for _ in range(4):  # eager steps: tracing model.fit would cost more than the steps
         model.train_step((history, targets))
     assert full_loss() < before
+
+
+@pytest.mark.parametrize("item_table", ["dense", "stp_tt"])
+def test_candidate_scores_are_the_catalogue_scores_of_those_items(item_table):
+    model = tiny_model(item_table, repeat_scores=True)
+    model.repeat.recency.assign(np.linspace(1.0, 2.0, model.config.max_len, dtype=np.float32))
+    history = tf.constant([[0, 0, 0, 3, 5, 3, 9, 2], [0, 0, 0, 0, 0, 0, 7, 1]], tf.int32)
+    vectors = model.final_vector(model.encode(history), history)
+    candidates = tf.constant([[3, 4, 9, 1], [1, 7, 7, 20]], tf.int32)  # history items, others, a repeat
+    expected = tf.gather(model.scores_after(vectors, history), candidates, batch_dims=1)
+    np.testing.assert_allclose(model.candidate_scores(vectors, history, candidates), expected, rtol=1e-5)
