@@ -99,6 +99,16 @@ def test_dynamic_int8_stores_each_quantized_core_once_for_both_signatures(tmp_pa
     assert len({tensor.buffer for tensor in core_tensors}) == 1
 
 
+def full_int8_parity(float_model: SASRec, histories: np.ndarray, folder) -> dict[str, float]:
+    """`compare_scores` of the full_int8 flatbuffer (calibrated on `histories`) against Keras."""
+    saved = save_export_module(float_model, 5, folder, padding_column("full_int8"))
+    runner = interpreter_class()(
+        model_content=convert_variant(saved, "full_int8", histories).flatbuffer
+    ).get_signature_runner("score")
+    int8_scores = np.stack([runner(history=history[None])["scores"][0] for history in histories])
+    return compare_scores(keras_scores(float_model, histories), int8_scores, histories)
+
+
 @pytest.mark.parametrize("item_table", ["dense", "stp_tt"])
 def test_full_int8_keeps_the_ranking_of_the_float_model(item_table, tmp_path):
     """Masks that add -1e9, or LayerNorm of zero rows, leave int8 a few steps for the real values: the top-10
@@ -114,12 +124,7 @@ def test_full_int8_keeps_the_ranking_of_the_float_model(item_table, tmp_path):
     for row, history in enumerate(histories):
         length = row % max_len + 1  # every amount of padding, including none
         history[max_len - length :] = rng.integers(1, config.n_items + 1, length)
-    saved = save_export_module(float_model, 5, tmp_path, padding_column("full_int8"))
-    runner = interpreter_class()(
-        model_content=convert_variant(saved, "full_int8", histories).flatbuffer
-    ).get_signature_runner("score")
-    int8_scores = np.stack([runner(history=history[None])["scores"][0] for history in histories])
-    parity = compare_scores(keras_scores(float_model, histories), int8_scores, histories)
+    parity = full_int8_parity(float_model, histories, tmp_path)
     assert parity["top10_agreement"] > 0.9
 
 
@@ -142,10 +147,5 @@ def test_full_int8_keeps_the_repeat_bonus(item_table, tmp_path):
         items = rng.integers(1, config.n_items + 1, row % 6 + 1)
         items[rng.random(items.size) < 0.3] = items[-1]
         history[max_len - items.size :] = items
-    saved = save_export_module(float_model, 5, tmp_path, padding_column("full_int8"))
-    runner = interpreter_class()(
-        model_content=convert_variant(saved, "full_int8", histories).flatbuffer
-    ).get_signature_runner("score")
-    int8_scores = np.stack([runner(history=history[None])["scores"][0] for history in histories])
-    parity = compare_scores(keras_scores(float_model, histories), int8_scores, histories)
+    parity = full_int8_parity(float_model, histories, tmp_path)
     assert parity["max_rel_err"] < 0.3 and parity["top10_agreement"] > 0.9
