@@ -37,7 +37,7 @@ def test_tflite_runtime_2_14_loads_what_the_readme_says(tmp_path):
         num_blocks=1,
         item_table="stp_tt",
         tt_rank=8,
-        repeat_scores=True,  # its graph is the plain one plus the scatter-add of the repeat bonus
+        repeat_scores=True,  # its graph adds the repeat bonus (int32 SCATTER_ND, batched GATHER)
     )
     saved = save_export_module(SASRec(config).build_for_inference(), TOP_K, tmp_path / "saved")
     write_vocab(tmp_path / "vocab.tsv", Vocab(tuple(str(i) for i in range(1, N_ITEMS + 1)), ("",) * N_ITEMS))
