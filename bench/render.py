@@ -124,6 +124,7 @@ def student_section(result: dict) -> list[str]:
         "head HR@20",
         "tail HR@20",
         "tail MRR@20",
+        "s/epoch",
     ]
     rows = []
     for entry in result["models"]:
@@ -142,9 +143,14 @@ def student_section(result: dict) -> list[str]:
                 fmt(head.get("HR@20")),
                 fmt(tail.get("HR@20")),
                 fmt(tail.get("MRR@20")),
+                fmt(entry.get("seconds_per_epoch"), 0),
             ]
         )
     lines += table(header, rows)
+    if "seconds_per_step" in result:
+        timed = result["seconds_per_step"].items()
+        steps = ", ".join(f"{name} {seconds * 1e3:.0f}" for name, seconds in timed)
+        lines += [f"Distillation step, ms (timed back to back in one process, same batches): {steps}.", ""]
     students = {entry["name"]: entry for entry in result["models"] if entry["role"] == "student"}
     full, scratch = students.get("student-full"), students.get("student-scratch")
     if full:

@@ -19,9 +19,10 @@ from pathlib import Path
 from absl import app, flags
 
 from bench.presets import STUDENTS, TABLES, TEACHERS
+from distill.model_io import load_model
 from distill.pipeline import training_batches
 from distill.registry import load_dataset
-from distill.train_student import train_student
+from distill.train_student import build_distiller, train_student
 from distill.train_teacher import item_counts, train_teacher, training_sequences
 from distill.training import TrainConfig, make_optimizer
 from model.keras_setup import keras
@@ -63,9 +64,22 @@ def run_teacher(name: str, runs_dir: Path, data_dir: str | None, epochs: int | N
     return result
 
 
+def student_config_for(name: str, config: SASRecConfig, variant: str) -> SASRecConfig:
+    table, distill_config = STUDENTS[variant]
+    loss = {"loss": "sampled"} if distill_config.sampled else {}
+    return SASRecConfig.from_dict({**config.to_dict(), "item_table": "stp_tt", **TABLES[name][table], **loss})
+
+
 def run_students(
-    name: str, runs_dir: Path, data_dir: str | None, variants: Sequence[str], epochs: int | None = None
+    name: str,
+    runs_dir: Path,
+    data_dir: str | None,
+    variants: Sequence[str],
+    epochs: int | None = None,
+    timed_steps: int = 0,
 ) -> dict:
+    """Trains (or re-evaluates) each student variant; with `timed_steps`, then times a distillation step of
+    every variant back to back in this process (`seconds_per_step`)."""
     dataset = load_dataset(name, data_dir=data_dir)
     config, train_config = teacher_config(dataset, name, epochs)
     teacher_dir = runs_dir / name / "teacher"
@@ -75,14 +89,10 @@ def run_students(
     result["models"] = [entry for entry in teacher_metrics["models"] if entry["role"] == "teacher"]
     for variant in variants:
         table, distill_config = STUDENTS[variant]
-        loss = {"loss": "sampled"} if distill_config.sampled else {}
-        student_config = SASRecConfig.from_dict(
-            {**config.to_dict(), "item_table": "stp_tt", **TABLES[name][table], **loss}
-        )
         metrics = train_student(
             dataset,
             teacher_dir,
-            student_config,
+            student_config_for(name, config, variant),
             distill_config,
             train_config,
             runs_dir / name / variant,
@@ -93,24 +103,26 @@ def run_students(
         entry["parameters"] = metrics["parameters"]["student"]
         result["models"].append(entry)
         write_result(f"{name}-student", result)  # after every student, so a partial ladder is kept
+    if timed_steps:
+        result["seconds_per_step"] = {
+            variant: distillation_seconds_per_step(
+                dataset,
+                teacher_dir,
+                student_config_for(name, config, variant),
+                STUDENTS[variant][1],
+                train_config,
+                timed_steps,
+            )
+            for variant in variants
+        }
+        write_result(f"{name}-student", result)
     return result
 
 
-def seconds_per_step(
-    dataset, config: SASRecConfig, train_config: TrainConfig, steps: int, warmup: int = 5
-) -> float:
-    """Mean wall time of one training step (forward, loss, backward, Adam) on real batches, after warm-up.
-
-    Both losses are timed in one process on the same batches, so their ratio does not depend on what else
-    the machine was doing during the long runs.
-    """
-    keras.utils.set_random_seed(train_config.seed)
-    model = SASRec(config).build_for_inference()
-    model.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
-    model.compile(optimizer=make_optimizer(train_config))
-    batches = training_batches(
-        training_sequences(dataset, config), config.max_len, train_config.batch_size, train_config.seed
-    )
+def seconds_per_step(model: keras.Model, batches, steps: int, warmup: int = 5) -> float:
+    """Mean wall time of one training step of a compiled model (forward, loss, backward, Adam) on real
+    batches, after warm-up. Callers time the models they compare back to back in one process, on the same
+    batches, so that ratios do not depend on what else the machine was doing during the long runs."""
     train_function = model.make_train_function()
     iterator = iter(batches.epochs(0, 1 + (warmup + steps) // batches.steps_per_epoch))
     for _ in range(warmup):
@@ -119,6 +131,30 @@ def seconds_per_step(
     for _ in range(steps):
         train_function(iterator)["loss"].numpy()
     return (time.perf_counter() - start) / steps
+
+
+def teacher_batches(dataset, config: SASRecConfig, train_config: TrainConfig):
+    return training_batches(
+        training_sequences(dataset, config), config.max_len, train_config.batch_size, train_config.seed
+    )
+
+
+def teacher_seconds_per_step(dataset, config: SASRecConfig, train_config: TrainConfig, steps: int) -> float:
+    keras.utils.set_random_seed(train_config.seed)
+    model = SASRec(config).build_for_inference()
+    model.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
+    model.compile(optimizer=make_optimizer(train_config))
+    return seconds_per_step(model, teacher_batches(dataset, config, train_config), steps)
+
+
+def distillation_seconds_per_step(
+    dataset, teacher_dir: Path, student_config: SASRecConfig, distill_config, train_config, steps: int
+) -> float:
+    keras.utils.set_random_seed(train_config.seed)
+    distiller = build_distiller(
+        dataset, load_model(teacher_dir), student_config, distill_config, train_config
+    )
+    return seconds_per_step(distiller, teacher_batches(dataset, student_config, train_config), steps)
 
 
 def run_sampled(name: str, runs_dir: Path, data_dir: str | None, epochs: int | None, steps: int) -> dict:
@@ -146,7 +182,7 @@ def run_sampled(name: str, runs_dir: Path, data_dir: str | None, epochs: int | N
     result = provenance(dataset, configs["sampled"].to_dict(), train_config.to_dict())
     result["models"] = [entries["full"], entries["sampled"]]
     result["seconds_per_step"] = {
-        loss: seconds_per_step(dataset, loss_config, train_config, steps)
+        loss: teacher_seconds_per_step(dataset, loss_config, train_config, steps)
         for loss, loss_config in configs.items()
     }
     result["num_negatives"] = configs["sampled"].num_negatives
@@ -174,7 +210,7 @@ def main(argv: Sequence[str]) -> None:
         result = run_sampled(FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.epochs, FLAGS.timed_steps)
         write_result(f"{FLAGS.dataset}-sampled", result)
     else:
-        run_students(FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.variants, FLAGS.epochs)
+        run_students(FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.variants, FLAGS.epochs, FLAGS.timed_steps)
 
 
 if __name__ == "__main__":
@@ -194,6 +230,9 @@ if __name__ == "__main__":
     )
     flags.DEFINE_list("variants", list(STUDENTS), "Student variants to train, in order.")
     flags.DEFINE_integer(
-        "timed_steps", 50, "Training steps timed per loss by the sampled stage.", lower_bound=1
+        "timed_steps",
+        50,
+        "Training steps timed per loss (sampled stage) or per student variant (student stage; 0: none).",
+        lower_bound=0,
     )
     app.run(main)

@@ -38,6 +38,23 @@ from runtime.metrics import head_item_mask
 from runtime.vocab import write_vocab
 
 
+def build_distiller(
+    dataset: SequenceDataset,
+    teacher: SASRec,
+    student_config: SASRecConfig,
+    distill_config: DistillConfig,
+    train_config: TrainConfig,
+) -> Distiller:
+    """A compiled Distiller of a new student; the hot items and the negative sampler come from `dataset`."""
+    student = SASRec(student_config)
+    student.build_for_inference()
+    student.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
+    hot_items = head_item_mask(dataset.train_sequences, dataset.n_items)
+    distiller = Distiller(teacher, student, hot_items, distill_config)
+    distiller.compile(optimizer=make_optimizer(train_config))
+    return distiller
+
+
 def train_student(
     dataset: SequenceDataset,
     teacher_dir: str | Path,
@@ -71,12 +88,7 @@ def train_student(
                 f"teacher {teacher_dir} was trained on {teacher.config.n_items} items but dataset "
                 f"{dataset.name} has {dataset.n_items}: pass the teacher of this dataset"
             )
-        student = SASRec(student_config)
-        student.build_for_inference()
-        student.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
-        hot_items = head_item_mask(dataset.train_sequences, dataset.n_items)
-        distiller = Distiller(teacher, student, hot_items, distill_config)
-        distiller.compile(optimizer=make_optimizer(train_config))
+        distiller = build_distiller(dataset, teacher, student_config, distill_config, train_config)
     write_vocab(write_dir / "vocab.tsv", dataset.vocab)
     start = time.time()
     best, reports = train_and_evaluate(

@@ -1,11 +1,12 @@
-"""The sampled-softmax benchmark stage on synthetic data with a tiny preset, and its BENCHMARKS section."""
+"""The sampled-softmax and student benchmark stages on synthetic data with tiny presets, and their
+BENCHMARKS sections."""
 
 import json
 
 import pytest
 
 from bench import run
-from bench.render import sampled_section
+from bench.render import sampled_section, student_section
 from distill.training import TrainConfig
 
 TINY_TEACHER = (
@@ -48,3 +49,30 @@ def test_sampled_section_states_the_ratio_target(sampled_result):
     full, sampled = (entry["metrics"]["NDCG@10"] for entry in result["models"])
     assert f"sampled NDCG@10 / full NDCG@10: {sampled / full:.4f} >= 0.9500" in text
     assert "teacher-sampled-softmax" in text and "ms/step" in text
+
+
+def test_student_stage_trains_each_variant_and_times_their_steps(tmp_path):
+    """The sampled student gets a sampled-softmax config; a teacher trained with full softmax is fine."""
+    backbone, train_config = TINY_TEACHER
+    tables = {name: {"tt_rank": 2, "stp_factor": 2} for name in ("main", "high")}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(run.TEACHERS, "synthetic", (backbone, train_config))
+        patch.setitem(run.TABLES, "synthetic", tables)
+        patch.setattr(run, "RESULTS_DIR", tmp_path / "results")
+        run.run_teacher("synthetic", tmp_path, None)
+        variants = ["student-scratch", "student-full-sampled"]
+        result = run.run_students("synthetic", tmp_path, None, variants, timed_steps=2)
+    assert [entry["name"] for entry in result["models"]] == ["teacher", *variants]
+    configs = {
+        variant: json.loads((tmp_path / "synthetic" / variant / "config.json").read_text())
+        for variant in variants
+    }
+    assert configs["student-scratch"]["loss"] == "full"
+    assert configs["student-full-sampled"]["loss"] == "sampled"
+    assert result["models"][2]["distill_config"]["sampled"] is True
+    assert set(result["seconds_per_step"]) == set(variants)
+    assert all(seconds > 0 for seconds in result["seconds_per_step"].values())
+    written = json.loads((tmp_path / "results" / "synthetic-student.json").read_text())
+    assert written["seconds_per_step"] == result["seconds_per_step"]
+    text = "\n".join(student_section(result))
+    assert "student-full-sampled" in text and "Distillation step, ms" in text
