@@ -60,11 +60,15 @@ def test_train_student_refuses_a_teacher_of_another_catalogue(tiny_teacher, tmp_
 
 
 @pytest.mark.slow
-def test_cli_one_epoch_end_to_end(cli_teacher_dir, tmp_path):
+@pytest.mark.parametrize(
+    "sampled", [[], ["--sampled_distillation", "--kd_top_k", "5"]], ids=["full", "sampled"]
+)
+def test_cli_one_epoch_end_to_end(cli_teacher_dir, tmp_path, sampled):
     run_cli(
         "distill.train_student",
         *("--teacher", str(cli_teacher_dir), "--dataset", "synthetic", "--epochs", "1"),
         *("--batch_size", "256", "--tt_rank", "4", "--stp_factor", "2", "--out", str(tmp_path)),
+        *sampled,
     )
     for name in STUDENT_FILES:
         assert (tmp_path / name).is_file(), name
@@ -73,3 +77,5 @@ def test_cli_one_epoch_end_to_end(cli_teacher_dir, tmp_path):
     assert_results_entry(entry, "student")
     assert entry["compression_table"] > 1 and entry["compression_model"] > 1
     assert metrics["config"]["item_table"] == "stp_tt" and metrics["config"]["hidden_dim"] == 8
+    assert metrics["config"]["loss"] == ("sampled" if sampled else "full")
+    assert metrics["distill_config"]["sampled"] is bool(sampled)
