@@ -133,7 +133,8 @@ def seconds_per_step(model: keras.Model, batches, steps: int, warmup: int = 5) -
     return (time.perf_counter() - start) / steps
 
 
-def teacher_batches(dataset, config: SASRecConfig, train_config: TrainConfig):
+def real_batches(dataset, config: SASRecConfig, train_config: TrainConfig):
+    """The training batches of `dataset` as training sees them (teacher and student alike)."""
     return training_batches(
         training_sequences(dataset, config), config.max_len, train_config.batch_size, train_config.seed
     )
@@ -144,7 +145,7 @@ def teacher_seconds_per_step(dataset, config: SASRecConfig, train_config: TrainC
     model = SASRec(config).build_for_inference()
     model.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
     model.compile(optimizer=make_optimizer(train_config))
-    return seconds_per_step(model, teacher_batches(dataset, config, train_config), steps)
+    return seconds_per_step(model, real_batches(dataset, config, train_config), steps)
 
 
 def distillation_seconds_per_step(
@@ -154,7 +155,7 @@ def distillation_seconds_per_step(
     distiller = build_distiller(
         dataset, load_model(teacher_dir), student_config, distill_config, train_config
     )
-    return seconds_per_step(distiller, teacher_batches(dataset, student_config, train_config), steps)
+    return seconds_per_step(distiller, real_batches(dataset, student_config, train_config), steps)
 
 
 def run_sampled(name: str, runs_dir: Path, data_dir: str | None, epochs: int | None, steps: int) -> dict:
