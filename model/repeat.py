@@ -67,14 +67,14 @@ class RepeatBonus(keras.layers.Layer):
         weights = self.slot_weights(queries, histories)
         same_item = tf.equal(histories[:, :, None], histories[:, None, :])  # [rows, L, L]
         totals = tf.reduce_sum(tf.cast(same_item, weights.dtype) * weights[:, None, :], axis=2)
-        length = tf.shape(histories)[1]
+        shape = tf.shape(histories, out_type=tf.int32)
+        length = shape[1]
         later = tf.range(length)[None, :] > tf.range(length)[:, None]  # [L, L]: slot j after slot i
         latest = tf.logical_and(
             tf.logical_not(tf.reduce_any(tf.logical_and(same_item, later[None]), axis=2)),
             tf.not_equal(histories, 0),
         )
-        slot_numbers = tf.where(latest, tf.broadcast_to(tf.range(1, length + 1), tf.shape(histories)), 0)
-        shape = tf.shape(histories, out_type=tf.int32)
+        slot_numbers = tf.where(latest, tf.broadcast_to(tf.range(1, length + 1), shape), 0)
         rows = tf.broadcast_to(tf.range(shape[0])[:, None], shape)
         indices = tf.stack([tf.reshape(rows, [-1]), tf.reshape(histories, [-1])], axis=1)
         slot_of_column = tf.scatter_nd(indices, tf.reshape(slot_numbers, [-1]), tf.shape(scores))
