@@ -65,9 +65,8 @@ def run_teacher(name: str, runs_dir: Path, data_dir: str | None, epochs: int | N
 
 
 def student_config_for(name: str, config: SASRecConfig, variant: str) -> SASRecConfig:
-    table, distill_config = STUDENTS[variant]
-    loss = {"loss": "sampled"} if distill_config.sampled else {}
-    return SASRecConfig.from_dict({**config.to_dict(), "item_table": "stp_tt", **TABLES[name][table], **loss})
+    table = TABLES[name][STUDENTS[variant][0]]
+    return SASRecConfig.from_dict({**config.to_dict(), "item_table": "stp_tt", **table})
 
 
 def run_students(
@@ -104,10 +103,11 @@ def run_students(
         result["models"].append(entry)
         write_result(f"{name}-student", result)  # after every student, so a partial ladder is kept
     if timed_steps:
+        teacher = load_model(teacher_dir)  # frozen: one copy serves every variant's Distiller
         result["seconds_per_step"] = {
             variant: distillation_seconds_per_step(
                 dataset,
-                teacher_dir,
+                teacher,
                 student_config_for(name, config, variant),
                 STUDENTS[variant][1],
                 train_config,
@@ -149,12 +149,10 @@ def teacher_seconds_per_step(dataset, config: SASRecConfig, train_config: TrainC
 
 
 def distillation_seconds_per_step(
-    dataset, teacher_dir: Path, student_config: SASRecConfig, distill_config, train_config, steps: int
+    dataset, teacher: SASRec, student_config: SASRecConfig, distill_config, train_config, steps: int
 ) -> float:
     keras.utils.set_random_seed(train_config.seed)
-    distiller = build_distiller(
-        dataset, load_model(teacher_dir), student_config, distill_config, train_config
-    )
+    distiller = build_distiller(dataset, teacher, student_config, distill_config, train_config)
     return seconds_per_step(distiller, real_batches(dataset, student_config, train_config), steps)
 
 

@@ -10,6 +10,7 @@ metrics and the parameter accounting (components, compression ratios, distillati
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -45,7 +46,10 @@ def build_distiller(
     distill_config: DistillConfig,
     train_config: TrainConfig,
 ) -> Distiller:
-    """A compiled Distiller of a new student; the hot items and the negative sampler come from `dataset`."""
+    """A compiled Distiller of a new student; the hot items and the negative sampler come from `dataset`.
+    Sampled distillation trains the student with its sampled softmax, whatever loss its config names."""
+    if distill_config.sampled:
+        student_config = dataclasses.replace(student_config, loss="sampled")
     student = SASRec(student_config)
     student.build_for_inference()
     student.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
@@ -121,7 +125,7 @@ def train_student(
         "dataset": dataset.name,
         "split": dataset.split,
         "teacher_dir": str(teacher_dir),
-        "config": student_config.to_dict(),
+        "config": distiller.student.config.to_dict(),
         "distill_config": distill_config.to_dict(),
         "train_config": train_config.to_dict(),
         "exclude_history": exclude_history,
@@ -149,8 +153,6 @@ def student_config_from_flags(values: flags.FlagValues, teacher: SASRecConfig) -
     for name in ("hidden_dim", "num_blocks", "num_heads", "dropout"):
         if values[name].present:
             backbone[name] = values[name].value
-    if values.sampled_distillation:
-        backbone["loss"] = "sampled"
     backbone.update(
         item_table="stp_tt",
         tt_rank=values.tt_rank,
