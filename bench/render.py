@@ -49,6 +49,12 @@ def target_line(name: str, value: float | None, threshold: float, comparison: st
     return f"- {name}: {value:.4f} {comparison} {threshold:.4f}: {'met' if met else 'MISSED'}{gap}"
 
 
+def protocol(result: dict) -> str:
+    if result.get("exclude_history"):
+        return "full-catalogue ranking, items already in the history excluded"
+    return "full-catalogue ranking"
+
+
 TEACHER_TARGETS = {
     "ml-1m": [("NDCG@10", 0.17), ("HR@10", 0.29)],
     "tmall": [("HR@20", 0.28), ("MRR@20", 0.13)],
@@ -57,7 +63,7 @@ TEACHER_TARGETS = {
 
 def teacher_section(result: dict) -> list[str]:
     dataset = result["dataset"]
-    lines = [f"## Teacher: {dataset} ({result['split']}, full-catalogue ranking, test split)", ""]
+    lines = [f"## Teacher: {dataset} ({result['split']}, {protocol(result)}, test split)", ""]
     lines += provenance(result)
     rows = []
     for entry in result["models"]:
@@ -74,6 +80,9 @@ def teacher_section(result: dict) -> list[str]:
         f"{teacher.get('best_epoch')} (selected on validation NDCG@10)."
     )
     lines.append("")
+    if "metrics_all_items" in teacher:
+        all_items = ", ".join(f"{key} {fmt(teacher['metrics_all_items'][key])}" for key in METRIC_KEYS)
+        lines += [f"The teacher with nothing excluded (full-catalogue ranking): {all_items}.", ""]
     for key, threshold in TEACHER_TARGETS.get(dataset, []):
         lines.append(target_line(f"teacher {key}", teacher["metrics"][key], threshold))
     return lines + [""]
@@ -108,7 +117,7 @@ def sampled_section(result: dict) -> list[str]:
 
 def student_section(result: dict) -> list[str]:
     dataset = result["dataset"]
-    lines = [f"## Student ladder: {dataset} (STP-TT item table, test split)", ""]
+    lines = [f"## Student ladder: {dataset} (STP-TT item table, {protocol(result)}, test split)", ""]
     lines += provenance(result)
     teacher = next(entry for entry in result["models"] if entry["role"] == "teacher")
     header = [

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from absl import app, flags
 
-from bench.presets import STUDENTS, TABLES, TEACHERS
+from bench.presets import EXCLUDE_HISTORY, STUDENTS, TABLES, TEACHERS
+from distill.evaluate import evaluate_scorer, model_scorer
 from distill.model_io import load_model
 from distill.pipeline import training_batches
 from distill.registry import load_dataset
@@ -28,6 +29,7 @@ from distill.training import TrainConfig, make_optimizer
 from model.keras_setup import keras
 from model.sasrec import SASRec, SASRecConfig
 from runtime.atomic import atomic_write_text
+from runtime.metrics import head_item_mask
 from runtime.provenance import command_line, git_commit, machine_info
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -41,9 +43,19 @@ def provenance(dataset, config: dict, train_config: dict) -> dict:
         "dataset": dataset.name,
         "split": dataset.split,
         "data_summary": dataset.summary(),
+        "exclude_history": dataset.name in EXCLUDE_HISTORY,
         "config": config,
         "train_config": train_config,
     }
+
+
+def all_items_metrics(model_dir: Path, dataset) -> dict:
+    """Test metrics with nothing excluded, beside a preset's "exclude seen" ones, so both protocols read
+    side by side."""
+    model = load_model(model_dir)
+    scorer = model_scorer(model, model.config.max_len)
+    head_mask = head_item_mask(dataset.train_sequences, dataset.n_items)
+    return evaluate_scorer(scorer, dataset.test_prefixes, dataset.test_targets, head_mask)["metrics"]
 
 
 def teacher_config(dataset, name: str, epochs: int | None = None) -> tuple[SASRecConfig, TrainConfig]:
@@ -57,9 +69,14 @@ def teacher_config(dataset, name: str, epochs: int | None = None) -> tuple[SASRe
 def run_teacher(name: str, runs_dir: Path, data_dir: str | None, epochs: int | None = None) -> dict:
     dataset = load_dataset(name, data_dir=data_dir)
     config, train_config = teacher_config(dataset, name, epochs)
-    metrics = train_teacher(dataset, config, train_config, runs_dir / name / "teacher")
+    exclude_history = name in EXCLUDE_HISTORY
+    teacher_dir = runs_dir / name / "teacher"
+    metrics = train_teacher(dataset, config, train_config, teacher_dir, exclude_history=exclude_history)
     result = provenance(dataset, config.to_dict(), train_config.to_dict())
     result["models"] = metrics["models"]
+    if exclude_history:
+        teacher = next(entry for entry in result["models"] if entry["role"] == "teacher")
+        teacher["metrics_all_items"] = all_items_metrics(teacher_dir, dataset)
     result["parameters"] = metrics["parameters"]
     return result
 
@@ -96,6 +113,7 @@ def run_students(
             train_config,
             runs_dir / name / variant,
             name=variant,
+            exclude_history=name in EXCLUDE_HISTORY,
         )
         entry = metrics["models"][0]
         entry["table"] = TABLES[name][table]

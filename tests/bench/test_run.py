@@ -6,7 +6,7 @@ import json
 import pytest
 
 from bench import run
-from bench.render import sampled_section, student_section
+from bench.render import sampled_section, student_section, teacher_section
 from distill.training import TrainConfig
 
 TINY_TEACHER = (
@@ -76,3 +76,27 @@ def test_student_stage_trains_each_variant_and_times_their_steps(tmp_path):
     assert written["seconds_per_step"] == result["seconds_per_step"]
     text = "\n".join(student_section(result))
     assert "student-full-sampled" in text and "Distillation step, ms" in text
+
+
+def test_exclude_seen_preset_reports_both_protocols(tmp_path):
+    """A dataset in EXCLUDE_HISTORY selects and scores its models with seen items excluded; the teacher also
+    carries its full-ranking metrics, which excluding items can only lower."""
+    backbone, train_config = TINY_TEACHER
+    tables = {name: {"tt_rank": 2, "stp_factor": 2} for name in ("main", "high")}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(run.TEACHERS, "synthetic", (backbone, train_config))
+        patch.setitem(run.TABLES, "synthetic", tables)
+        patch.setattr(run, "EXCLUDE_HISTORY", {"synthetic"})
+        patch.setattr(run, "RESULTS_DIR", tmp_path / "results")
+        result = run.run_teacher("synthetic", tmp_path, None)
+        students = run.run_students("synthetic", tmp_path, None, ["student-scratch"])
+    assert result["exclude_history"] and students["exclude_history"]
+    teacher = next(entry for entry in result["models"] if entry["role"] == "teacher")
+    for key in ("HR@10", "NDCG@20", "MRR@20"):
+        assert teacher["metrics"][key] >= teacher["metrics_all_items"][key]
+    assert teacher["metrics"]["HR@20"] > teacher["metrics_all_items"]["HR@20"]
+    student_metrics = json.loads((tmp_path / "synthetic" / "student-scratch" / "metrics.json").read_text())
+    assert student_metrics["exclude_history"] is True
+    text = "\n".join(teacher_section(result))
+    assert "items already in the history excluded" in text
+    assert "The teacher with nothing excluded" in text
