@@ -188,7 +188,11 @@ EXPORT_TARGET_DATASETS = ("tmall", "ml-1m")
 
 def export_section(result: dict) -> list[str]:
     dataset = result["dataset"]
-    lines = [f"## On-device export: {dataset} (LiteRT, metrics computed by running the flatbuffers)", ""]
+    lines = [
+        f"## On-device export: {dataset} (LiteRT, {protocol(result)}, metrics computed by running the "
+        "flatbuffers)",
+        "",
+    ]
     lines += provenance(result)
     rows = []
     for entry in result["models"]:

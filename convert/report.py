@@ -40,6 +40,9 @@ def quality_flags(entry: dict, fp32_entry: dict | None) -> list[str]:
     return flags
 
 
+EXCLUDED = " with items already in the history excluded"
+
+
 def _markdown(report: dict) -> str:
     lines = [
         f"# Export report: {report['dataset']}",
@@ -50,7 +53,8 @@ def _markdown(report: dict) -> str:
         "",
         f"Command: `{report['command']}`",
         "",
-        "Metrics: full-catalogue ranking over the test split, computed by running each flatbuffer in LiteRT. "
+        f"Metrics: full-catalogue ranking{EXCLUDED if report.get('exclude_history') else ''} over the test "
+        "split, computed by running each flatbuffer in LiteRT. "
         "Parity: `score` against the Keras model it was converted from (the QAT model for qat_int8). "
         "Latency: `recommend` at 1 thread.",
         "",

@@ -51,5 +51,11 @@ def test_writes_json_markdown_and_plots(tmp_path):
     assert json.loads((tmp_path / "report.json").read_text()) == report
     markdown = (tmp_path / "report.md").read_text()
     assert "student_dynamic_int8" in markdown and "NDCG@10 below" in markdown
+    assert "history excluded" not in markdown
+    write_report(report | {"exclude_history": True}, tmp_path)
+    assert (
+        "full-catalogue ranking with items already in the history excluded"
+        in (tmp_path / "report.md").read_text()
+    )
     for plot in ("size_vs_ndcg.png", "latency.png"):
         assert (tmp_path / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -8,13 +8,19 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from convert.export import save_export_module
 from convert.ops import builtin_only
+from convert.to_tflite import VOCAB_FILE, ExportConfig, export_variant, synthetic_dataset
+from model.sasrec import SASRec, SASRecConfig
+from runtime.evaluate import evaluate_model
 from runtime.litert import Recommender
 from runtime.sidecar import load_artifact
+from runtime.vocab import write_vocab
 from tests.convert.golden_checks import assert_golden_cases_reproduce
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -101,3 +107,29 @@ def test_report_json_fields(export):
             assert entry["parity"]["max_rel_err"] <= 1e-5
     for name in ("report.md", "size_vs_ndcg.png", "latency.png", "vocab.tsv"):
         assert (export / name).is_file()
+
+
+def test_exclude_history_reaches_the_litert_metrics(tmp_path):
+    """`--exclude_history` changes only how the flatbuffer's scores are ranked, exactly as runtime.evaluate
+    ranks them with the same protocol."""
+    dataset = synthetic_dataset(40, 48, seed=0)
+    model = SASRec(SASRecConfig(n_items=dataset.n_items, max_len=8, hidden_dim=8, num_blocks=1))
+    model.build_for_inference()
+    saved = save_export_module(model, 5, tmp_path / "saved")
+    write_vocab(tmp_path / VOCAB_FILE, dataset.vocab)
+    config = ExportConfig(out=tmp_path, top_k=5, parity_examples=3, bench_runs=2, bench_warmup=0)
+    metrics = {
+        exclude: export_variant(
+            model, saved, "fp32", "teacher", dataset, replace(config, exclude_history=exclude), params=0
+        )["metrics"]
+        for exclude in (False, True)
+    }
+    expected = evaluate_model(
+        Recommender(tmp_path / "teacher_fp32.tflite"),
+        dataset.test_prefixes,
+        dataset.test_targets,
+        exclude_history=True,
+    )["metrics"]
+    assert metrics[True] == pytest.approx(expected)
+    assert metrics[True] != metrics[False]
+    assert metrics[True]["HR@20"] >= metrics[False]["HR@20"]
