@@ -50,6 +50,14 @@ def define_training_flags(epochs: int = 20, batch_size: int = 128) -> None:
     flags.DEFINE_integer("batch_size", batch_size, "Sequences per batch.")
     flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.")
     flags.DEFINE_integer("patience", 3, "Early stopping: epochs without validation NDCG@10 improvement.")
+    flags.DEFINE_integer(
+        "lr_decay_patience",
+        0,
+        "Multiply the learning rate by --lr_decay_factor after every this many epochs without validation "
+        "NDCG@10 improvement (0: never; keep it below --patience).",
+        lower_bound=0,
+    )
+    flags.DEFINE_float("lr_decay_factor", 0.3, "See --lr_decay_patience.")
     flags.DEFINE_bool(
         "exclude_history", False, "Evaluation: drop items already in the history from the ranking."
     )
@@ -77,6 +85,8 @@ def train_config_from_flags(values: flags.FlagValues) -> TrainConfig:
         patience=values.patience,
         seed=values.seed,
         strategy=values.strategy,
+        lr_decay_patience=values.lr_decay_patience,
+        lr_decay_factor=values.lr_decay_factor,
     )
 
 

@@ -32,10 +32,19 @@ class TrainConfig:
     patience: int = 3
     seed: int = 0
     strategy: str = "default"
+    # Every `lr_decay_patience` epochs without a better validation score the learning rate is multiplied by
+    # `lr_decay_factor` (0: never). A high rate reaches the plateau fast; a lower one then settles in it.
+    lr_decay_patience: int = 0
+    lr_decay_factor: float = 0.3
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
             raise ValueError(f"TrainConfig.strategy={self.strategy!r}: choose one of {STRATEGIES}")
+        if self.lr_decay_patience < 0 or not 0.0 < self.lr_decay_factor < 1.0:
+            raise ValueError(
+                f"TrainConfig: lr_decay_patience={self.lr_decay_patience} must be >= 0 (0: off) and "
+                f"lr_decay_factor={self.lr_decay_factor} in (0, 1)"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -147,7 +156,7 @@ class ValidationCheckpoint(keras.callbacks.Callback):
         out_dir: Path,
         validate: Callable[[], dict],
         save_best: Callable[[], None],
-        patience: int,
+        config: TrainConfig,
         checkpoint: tf.train.Checkpoint,
         manager: tf.train.CheckpointManager,
         state: dict,
@@ -156,7 +165,7 @@ class ValidationCheckpoint(keras.callbacks.Callback):
         self.out_dir = out_dir
         self.validate = validate
         self.save_best = save_best
-        self.patience = patience
+        self.config = config
         self.checkpoint = checkpoint
         self.manager = manager
         self.state = state
@@ -181,17 +190,27 @@ class ValidationCheckpoint(keras.callbacks.Callback):
         score = report["metrics"][MONITOR]
         logs[f"val_{MONITOR}"] = score
         logs["val_HR@10"] = report["metrics"]["HR@10"]
+        learning_rate = float(self.model.optimizer.learning_rate)
         improved = score > self.state["best"]
         if improved:
             self.state.update(best=score, best_epoch=epoch + 1, wait=0, best_valid=report)
             self.save_best()
         else:
             self.state["wait"] += 1
+            decay_every = self.config.lr_decay_patience
+            if decay_every and self.state["wait"] % decay_every == 0:
+                self.state["learning_rate"] = learning_rate * self.config.lr_decay_factor
+                self.model.optimizer.learning_rate = self.state["learning_rate"]
+                print(
+                    f"\nno better validation {MONITOR} for {self.state['wait']} epochs: learning rate "
+                    f"{learning_rate:.3g} -> {self.state['learning_rate']:.3g}"
+                )
         self.state["history"].append(
             {
                 "epoch": epoch + 1,
                 "loss": float(logs["loss"]),
                 f"val_{MONITOR}": score,
+                "learning_rate": learning_rate,
                 "seconds": time.time() - self.epoch_start,
             }
         )
@@ -201,7 +220,7 @@ class ValidationCheckpoint(keras.callbacks.Callback):
         # restores the (still kept) checkpoint of the state's epoch, so the two always agree.
         self.state["epoch"] = epoch + 1
         atomic_write_text(self.out_dir / STATE_FILE, json.dumps(self.state, indent=2))
-        if self.state["wait"] >= self.patience:
+        if self.state["wait"] >= self.config.patience:
             self.model.stop_training = True
 
 
@@ -269,13 +288,15 @@ def fit(
     if restorer.latest_checkpoint:
         state = _restore(checkpoint, restorer, restore_dir / STATE_FILE, state)
         print(f"Resuming from {restorer.directory} at epoch {state['resumed_from_epoch']}")
+        if "learning_rate" in state:  # decayed on a plateau (TrainConfig.lr_decay_patience)
+            model.optimizer.learning_rate = state["learning_rate"]
     initial_epoch = int(checkpoint.epoch.numpy())
     state.pop("diverged", None)
     if state["wait"] >= config.patience or initial_epoch >= config.epochs:
         print("Training already finished in this directory; nothing to resume.")
         return state
     callbacks = [
-        ValidationCheckpoint(out_dir, validate, save_best, config.patience, checkpoint, manager, state),
+        ValidationCheckpoint(out_dir, validate, save_best, config, checkpoint, manager, state),
         keras.callbacks.TensorBoard(log_dir=str(out_dir / "logs"), update_freq="epoch"),
     ]
     batches = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -147,3 +148,29 @@ def test_nan_loss_raises_and_keeps_the_last_good_checkpoint(tmp_path):
     assert state["resumed_from_epoch"] == 1
     assert [entry["epoch"] for entry in state["history"]] == [1, 2]
     assert np.isfinite(resumed.weight.numpy())
+
+
+def test_learning_rate_decays_on_a_plateau_and_survives_a_resume(tmp_path):
+    """Every 2 epochs without a better score the rate is multiplied by 0.5; an improvement restarts the count;
+    a resumed run continues with the decayed rate, not the configured one."""
+    config = TrainConfig(epochs=5, patience=10, learning_rate=0.01, lr_decay_patience=2, lr_decay_factor=0.5)
+    first = FakeValidation([0.5, 0.4, 0.4, 0.6, 0.5])
+    model = linear_model()
+    state = fit(model, linear_data(), first.validate, first.save_best, tmp_path, config)
+    rates = [entry["learning_rate"] for entry in state["history"]]
+    assert rates == pytest.approx([0.01, 0.01, 0.01, 0.005, 0.005])
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.005)
+
+    second = FakeValidation([0.5, 0.5])
+    resumed = linear_model()  # compiled at 0.01
+    longer = replace(config, epochs=7)
+    state = fit(resumed, linear_data(), second.validate, second.save_best, tmp_path, longer)
+    # Epoch 6 runs at the resumed 0.005 and is the 2nd epoch after the best (epoch 4): 0.0025 from epoch 7.
+    assert [entry["learning_rate"] for entry in state["history"]][5:] == pytest.approx([0.005, 0.0025])
+
+
+def test_bad_decay_settings_are_refused():
+    with pytest.raises(ValueError, match="lr_decay_factor=1.5"):
+        TrainConfig(lr_decay_patience=2, lr_decay_factor=1.5)
+    with pytest.raises(ValueError, match="lr_decay_patience=-1"):
+        TrainConfig(lr_decay_patience=-1)
