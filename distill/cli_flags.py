@@ -45,21 +45,28 @@ def define_model_flags(hidden_dim: int = 64, max_len: int = 50) -> None:
     )
 
 
-def define_training_flags(epochs: int = 20, batch_size: int = 128) -> None:
-    flags.DEFINE_integer("epochs", epochs, "Maximum epochs.")
-    flags.DEFINE_integer("batch_size", batch_size, "Sequences per batch.")
-    flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.")
-    flags.DEFINE_integer("patience", 3, "Early stopping: epochs without validation NDCG@10 improvement.")
+def define_training_flags(
+    epochs: int = 20, batch_size: int = 128, flag_values: flags.FlagValues = flags.FLAGS
+) -> None:
+    """The flags `train_config_from_flags` reads (with `seed` from `define_dataset_flags`)."""
+    into = {"flag_values": flag_values}
+    flags.DEFINE_integer("epochs", epochs, "Maximum epochs.", **into)
+    flags.DEFINE_integer("batch_size", batch_size, "Sequences per batch.", **into)
+    flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.", **into)
+    flags.DEFINE_integer(
+        "patience", 3, "Early stopping: epochs without validation NDCG@10 improvement.", **into
+    )
     flags.DEFINE_integer(
         "lr_decay_patience",
         0,
         "Multiply the learning rate by --lr_decay_factor after every this many epochs without validation "
         "NDCG@10 improvement (0: never; keep it below --patience).",
         lower_bound=0,
+        **into,
     )
-    flags.DEFINE_float("lr_decay_factor", 0.3, "See --lr_decay_patience.")
+    flags.DEFINE_float("lr_decay_factor", 0.3, "See --lr_decay_patience.", **into)
     flags.DEFINE_bool(
-        "exclude_history", False, "Evaluation: drop items already in the history from the ranking."
+        "exclude_history", False, "Evaluation: drop items already in the history from the ranking.", **into
     )
     flags.DEFINE_enum(
         "strategy",
@@ -68,6 +75,7 @@ def define_training_flags(epochs: int = 20, batch_size: int = 128) -> None:
         "Distribution: one device; mirrored replicas on this machine (GPUs, else logical CPUs); or "
         "multi_worker over the cluster in TF_CONFIG. --batch_size is the global batch, split evenly over the "
         "replicas (docs/distributed.md).",
+        **into,
     )
 
 

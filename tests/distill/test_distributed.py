@@ -224,13 +224,8 @@ def test_strategy_flag_reaches_the_train_config():
 
     # The training flags, defined into a private FlagValues so the global absl flags stay untouched.
     values = flags.FlagValues()
-    with_values = {"flag_values": values}
-    flags.DEFINE_integer("epochs", 1, "", **with_values)
-    flags.DEFINE_integer("batch_size", 4, "", **with_values)
-    flags.DEFINE_float("learning_rate", 1e-3, "", **with_values)
-    flags.DEFINE_integer("patience", 1, "", **with_values)
-    flags.DEFINE_integer("seed", 0, "", **with_values)
-    flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"], "", **with_values)
+    cli_flags.define_training_flags(flag_values=values)
+    flags.DEFINE_integer("seed", 0, "", flag_values=values)
     values(["prog", "--strategy=mirrored"])
     assert cli_flags.train_config_from_flags(values).strategy == "mirrored"
 
