@@ -27,6 +27,9 @@ class DistillConfig:
     # teacher's forward pass still scores every item to find them, and the predictive term (one row per
     # sequence, weight 0.001) still scores the catalogue.
     sampled: bool = False
+    # Start the student from the teacher (model.warm_start): cores = TT-SVD of the teacher's table, backbone
+    # copied. Off by default: OD-Rec trains the student from a random initialisation.
+    warm_start: bool = False
 
     def __post_init__(self):
         if self.kd_top_k < 0:

@@ -34,6 +34,7 @@ from distill.training import (
 from model.keras_setup import keras, tf
 from model.parameters import compression_ratios, parameter_report
 from model.sasrec import SASRec, SASRecConfig
+from model.warm_start import warm_start_student
 from runtime.atomic import atomic_write_text
 from runtime.metrics import head_item_mask
 from runtime.vocab import write_vocab
@@ -52,6 +53,9 @@ def build_distiller(
         student_config = dataclasses.replace(student_config, loss="sampled")
     student = SASRec(student_config)
     student.build_for_inference()
+    if distill_config.warm_start:
+        error = warm_start_student(student, teacher)
+        print(f"warm start: the student's table approximates the teacher's with relative error {error:.3f}")
     student.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
     hot_items = head_item_mask(dataset.train_sequences, dataset.n_items)
     distiller = Distiller(teacher, student, hot_items, distill_config)
@@ -177,6 +181,7 @@ def main(argv: Sequence[str]) -> None:
         cl_temperature=FLAGS.cl_temperature,
         kd_top_k=FLAGS.kd_top_k,
         sampled=FLAGS.sampled_distillation,
+        warm_start=FLAGS.warm_start,
     )
     train_student(
         dataset,
@@ -222,6 +227,12 @@ def define_flags() -> None:
         False,
         "Large catalogues: the student's CE is its sampled softmax (the teacher's negative sampler) and KD "
         "is over the teacher's top --kd_top_k items only: neither scores the whole catalogue.",
+    )
+    flags.DEFINE_bool(
+        "warm_start",
+        False,
+        "Start the student from the teacher: cores = TT-SVD of the teacher's item table, every backbone "
+        "weight copied (needs the teacher's backbone: no width/depth overrides).",
     )
 
 

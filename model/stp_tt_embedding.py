@@ -341,3 +341,50 @@ def reference_table(cores: Sequence[np.ndarray], stp_factor: int, item_factors, 
         rows_dims.append(dim_factors[index])
         matrix = product.reshape(math.prod(rows_items) * math.prod(rows_dims), next_rank)
     return matrix.reshape(math.prod(rows_items), math.prod(rows_dims))
+
+
+def stp_tt_svd(
+    table: np.ndarray, item_factors: Sequence[int], dim_factors: Sequence[int], tt_rank: int, stp_factor: int
+) -> list[np.ndarray]:
+    """STP-TT cores (the shapes of `STPTTEmbedding.stp_cores`) approximating `table` [rows, d] by TT-SVD.
+
+    Warm-starts a student table from its teacher's. The STP ties the first core's fast rank part s to the last
+    dimension's fast part (j_K = m * t + s) while the later cores ignore s, so the first split factorises
+    the t slices of the table stacked by s, [(s, i1, j1), (i2, j2, ..., m)], with one shared right factor;
+    the later splits are plain TT-SVD. Each split keeps the leading R/t singular values (Eckart-Young per
+    split) and gives both sides sqrt(S), so cores have comparable scales for the optimizer. Rows beyond
+    `table` (the padding up to prod(item_factors)) are fitted as zeros.
+    """
+    t, reduced_rank, num_cores = stp_factor, tt_rank // stp_factor, len(item_factors)
+    padded = np.zeros((math.prod(item_factors), math.prod(dim_factors)), dtype=np.float64)
+    padded[: table.shape[0]] = table
+    # Axes (i1..iK, j1..j_{K-1}, m, s) -> (s, i1, j1, i2, j2, ..., iK, m).
+    tensor = padded.reshape(*item_factors, *dim_factors[:-1], dim_factors[-1] // t, t)
+    order = [2 * num_cores]
+    for index in range(num_cores - 1):
+        order += [index, num_cores + index]
+    order += [num_cores - 1, 2 * num_cores - 1]
+    remainder = tensor.transpose(order).reshape(t * item_factors[0] * dim_factors[0], -1)
+    cores = []
+    for index in range(num_cores - 1):
+        left, remainder = _split(remainder, reduced_rank)
+        cores.append(left)
+        if index + 1 < num_cores - 1:
+            width = item_factors[index + 1] * dim_factors[index + 1]
+            remainder = remainder.reshape(reduced_rank * width, -1)
+    first = cores[0].reshape(t, item_factors[0] * dim_factors[0], reduced_rank).transpose(1, 2, 0)
+    middle = [core.reshape(reduced_rank, -1) for core in cores[1:]]
+    return [first.reshape(-1, tt_rank), *middle, remainder]
+
+
+def _split(matrix: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best rank-`rank` factors (left [rows, rank], right [rank, cols]) of a matrix, zero-padded when the
+    matrix has lower rank, sqrt of the singular values on each side."""
+    left, singular, right = np.linalg.svd(matrix, full_matrices=False)
+    kept = min(rank, singular.size)
+    root = np.sqrt(singular[:kept])
+    left_factor = np.zeros((matrix.shape[0], rank))
+    right_factor = np.zeros((rank, matrix.shape[1]))
+    left_factor[:, :kept] = left[:, :kept] * root
+    right_factor[:kept] = root[:, None] * right[:kept]
+    return left_factor, right_factor

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from distill.dataset import leave_one_out
 from distill.distiller import DistillConfig
 from distill.model_io import load_model
 from distill.synthetic import generate_synthetic
-from distill.train_student import parse_factors, train_student
+from distill.train_student import build_distiller, parse_factors, train_student
 from distill.training import TrainConfig
 from tests.conftest import assert_results_entry, run_cli, tiny_sasrec_config
 
@@ -49,6 +50,17 @@ def test_train_student_writes_the_model_folder_and_results(tiny_teacher, tiny_da
     expected_model_ratio = (backbone + teacher_table) / (backbone + student_table)
     assert entry["compression_model"] == pytest.approx(expected_model_ratio)
     assert metrics["parameters"]["distillation_heads"] > 0
+
+
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_warm_start_flag_starts_the_student_from_the_teacher(tiny_teacher, tiny_dataset, warm_start):
+    teacher = load_model(tiny_teacher[0])
+    config = tiny_sasrec_config(n_items=tiny_dataset.n_items, item_table="stp_tt")
+    distiller = build_distiller(
+        tiny_dataset, teacher, config, DistillConfig(warm_start=warm_start), TrainConfig(epochs=1)
+    )
+    positions = [model.position_embedding.get_weights()[0] for model in (distiller.student, teacher)]
+    assert np.array_equal(*positions) == warm_start
 
 
 def test_train_student_refuses_a_teacher_of_another_catalogue(tiny_teacher, tmp_path):

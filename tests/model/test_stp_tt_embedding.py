@@ -10,7 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model.keras_setup import keras, tf
-from model.stp_tt_embedding import STPTTEmbedding, reference_table, stp_tt_parameter_count
+from model.stp_tt_embedding import (
+    STPTTEmbedding,
+    reference_table,
+    stp_tt_parameter_count,
+    stp_tt_svd,
+)
 
 # The worked example of docs odrec-method.md: N = 6 = 2 * 3, d = 4 = 2 * 2, R = 2, t = 2.
 EXAMPLE_G1 = np.array([[1, 2], [3, 4], [5, 6], [7, 8]], dtype=np.float32)
@@ -152,6 +157,34 @@ def test_random_cores_match_kronecker_oracle(shapes, seed):
     np.testing.assert_allclose(reference, expected, atol=1e-4)
     all_ids = tf.range(math.prod(item_factors))
     np.testing.assert_allclose(layer.lookup(all_ids).numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+@settings(max_examples=20, deadline=None)
+@given(shapes=stp_tt_shapes(), seed=st.integers(0, 2**31 - 1))
+def test_tt_svd_recovers_a_table_of_that_rank_exactly(shapes, seed):
+    item_factors, dim_factors, tt_rank, stp_factor = shapes
+    cores = core_values(make_table(item_factors, dim_factors, tt_rank, stp_factor, seed=seed))
+    table = reference_table(cores, stp_factor, item_factors, dim_factors)
+    fitted = stp_tt_svd(table, item_factors, dim_factors, tt_rank, stp_factor)
+    assert [core.shape for core in fitted] == [core.shape for core in cores]
+    reconstructed = reference_table(fitted, stp_factor, item_factors, dim_factors)
+    np.testing.assert_allclose(reconstructed, table, atol=1e-6 * np.abs(table).max())
+
+
+@pytest.mark.parametrize("stp_factor", [1, 2])
+def test_tt_svd_error_falls_with_rank_and_matches_eckart_young_for_two_cores(stp_factor):
+    # A table with no TT structure: the 2-core fit is the best rank-R/t approximation of the stacked slices.
+    item_factors, dim_factors = (6, 5), (4, 4)
+    table = np.random.default_rng(3).normal(size=(29, 16))  # 29 rows: the 30th (padding) is fitted as zero
+    padded = np.vstack([table, np.zeros((1, 16))])
+    stacked = padded.reshape(6, 5, 4, 4 // stp_factor, stp_factor).transpose(4, 0, 2, 1, 3)
+    singular = np.linalg.svd(stacked.reshape(stp_factor * 24, -1), compute_uv=False)
+    errors = []
+    for tt_rank in (2, 4, 8):
+        fitted = stp_tt_svd(table, item_factors, dim_factors, tt_rank, stp_factor)
+        errors.append(np.linalg.norm(reference_table(fitted, stp_factor, item_factors, dim_factors) - padded))
+        np.testing.assert_allclose(errors[-1], np.sqrt(np.sum(singular[tt_rank // stp_factor :] ** 2)))
+    assert errors[0] > errors[1] > errors[2]
 
 
 @pytest.mark.parametrize("item_factors,dim_factors,tt_rank,stp_factor", GRID)
