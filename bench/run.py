@@ -19,7 +19,6 @@ from pathlib import Path
 from absl import app, flags
 
 from bench.presets import EXCLUDE_HISTORY, STUDENTS, TABLES, TEACHERS
-from distill.evaluate import evaluate_scorer, model_scorer
 from distill.model_io import load_model
 from distill.pipeline import training_batches
 from distill.registry import load_dataset
@@ -29,13 +28,12 @@ from distill.training import TrainConfig, make_optimizer
 from model.keras_setup import keras
 from model.sasrec import SASRec, SASRecConfig
 from runtime.atomic import atomic_write_text
-from runtime.metrics import head_item_mask
 from runtime.provenance import command_line, git_commit, machine_info
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
-def provenance(dataset, config: dict, train_config: dict) -> dict:
+def provenance(dataset, config: dict, train_config: dict, exclude_history: bool) -> dict:
     return {
         "commit": git_commit(),
         "machine": machine_info(),
@@ -43,19 +41,10 @@ def provenance(dataset, config: dict, train_config: dict) -> dict:
         "dataset": dataset.name,
         "split": dataset.split,
         "data_summary": dataset.summary(),
-        "exclude_history": dataset.name in EXCLUDE_HISTORY,
+        "exclude_history": exclude_history,
         "config": config,
         "train_config": train_config,
     }
-
-
-def all_items_metrics(model_dir: Path, dataset) -> dict:
-    """Test metrics with nothing excluded, beside a preset's "exclude seen" ones, so both protocols read
-    side by side."""
-    model = load_model(model_dir)
-    scorer = model_scorer(model, model.config.max_len)
-    head_mask = head_item_mask(dataset.train_sequences, dataset.n_items)
-    return evaluate_scorer(scorer, dataset.test_prefixes, dataset.test_targets, head_mask)["metrics"]
 
 
 def teacher_config(dataset, name: str, epochs: int | None = None) -> tuple[SASRecConfig, TrainConfig]:
@@ -72,11 +61,8 @@ def run_teacher(name: str, runs_dir: Path, data_dir: str | None, epochs: int | N
     exclude_history = name in EXCLUDE_HISTORY
     teacher_dir = runs_dir / name / "teacher"
     metrics = train_teacher(dataset, config, train_config, teacher_dir, exclude_history=exclude_history)
-    result = provenance(dataset, config.to_dict(), train_config.to_dict())
+    result = provenance(dataset, config.to_dict(), train_config.to_dict(), exclude_history)
     result["models"] = metrics["models"]
-    if exclude_history:
-        teacher = next(entry for entry in result["models"] if entry["role"] == "teacher")
-        teacher["metrics_all_items"] = all_items_metrics(teacher_dir, dataset)
     result["parameters"] = metrics["parameters"]
     return result
 
@@ -100,7 +86,8 @@ def run_students(
     config, train_config = teacher_config(dataset, name, epochs)
     teacher_dir = runs_dir / name / "teacher"
     teacher_metrics = json.loads((teacher_dir / "metrics.json").read_text())
-    result = provenance(dataset, config.to_dict(), train_config.to_dict())
+    exclude_history = name in EXCLUDE_HISTORY
+    result = provenance(dataset, config.to_dict(), train_config.to_dict(), exclude_history)
     result["teacher_dir"] = str(teacher_dir)
     result["models"] = [entry for entry in teacher_metrics["models"] if entry["role"] == "teacher"]
     for variant in variants:
@@ -113,7 +100,7 @@ def run_students(
             train_config,
             runs_dir / name / variant,
             name=variant,
-            exclude_history=name in EXCLUDE_HISTORY,
+            exclude_history=exclude_history,
         )
         entry = metrics["models"][0]
         entry["table"] = TABLES[name][table]
@@ -196,7 +183,7 @@ def run_sampled(name: str, runs_dir: Path, data_dir: str | None, epochs: int | N
             metrics = train_teacher(dataset, loss_config, train_config, folder, with_baselines=False)
         entry = next(entry for entry in metrics["models"] if entry["role"] == "teacher")
         entries[loss] = {**entry, "name": f"teacher-{loss}-softmax"}
-    result = provenance(dataset, configs["sampled"].to_dict(), train_config.to_dict())
+    result = provenance(dataset, configs["sampled"].to_dict(), train_config.to_dict(), exclude_history=False)
     result["models"] = [entries["full"], entries["sampled"]]
     result["seconds_per_step"] = {
         loss: teacher_seconds_per_step(dataset, loss_config, train_config, steps)

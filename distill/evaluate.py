@@ -8,7 +8,7 @@ import numpy as np
 
 from model.keras_setup import tf
 from runtime.history import encode_batch
-from runtime.metrics import evaluation_report, target_ranks, top_k_items
+from runtime.metrics import evaluation_report, ranking_metrics, target_ranks, top_k_items
 
 Scorer = Callable[[Sequence[np.ndarray]], np.ndarray]
 
@@ -32,17 +32,24 @@ def evaluate_scorer(
 ) -> dict:
     """HR/NDCG/MRR@{5,10,20} overall, head and tail, and coverage@10 (see runtime.metrics.evaluation_report).
 
-    Batches keep memory at batch_size x n_items floats, so 40k-item catalogues evaluate in a few hundred MB.
+    With `exclude_history` the report also carries `metrics_all_items`, the overall metrics of the same scores
+    with nothing excluded, so both protocols come from one scoring pass. Batches keep memory at
+    batch_size x n_items floats, so 40k-item catalogues evaluate in a few hundred MB.
     """
-    ranks, top_items = [], []
+    ranks, all_item_ranks, top_items = [], [], []
     for start in range(0, len(prefixes), batch_size):
         batch_prefixes = prefixes[start : start + batch_size]
+        batch_targets = targets[start : start + batch_size]
         scores = scorer(batch_prefixes)
         histories = batch_prefixes if exclude_history else None
-        ranks.append(target_ranks(scores, targets[start : start + batch_size], histories))
+        ranks.append(target_ranks(scores, batch_targets, histories))
+        if exclude_history:
+            all_item_ranks.append(target_ranks(scores, batch_targets, None))
         top_items.append(top_k_items(scores, 10, histories))
     if not ranks:
         raise ValueError("nothing to evaluate: the split has no examples")
     report = evaluation_report(np.concatenate(ranks), targets, head_mask, np.concatenate(top_items))
     report["exclude_history"] = exclude_history
+    if exclude_history:
+        report["metrics_all_items"] = ranking_metrics(np.concatenate(all_item_ranks))
     return report

@@ -89,12 +89,17 @@ def evaluate_baselines(dataset: SequenceDataset, head_mask: np.ndarray, exclude_
 
 
 def split_metrics(report: dict) -> dict:
-    return {
+    """The metrics of a results entry; `metrics_all_items` (nothing excluded) when the report ranked with the
+    history excluded."""
+    entry = {
         "metrics": report["metrics"],
         "metrics_head": report.get("metrics_head", {}),
         "metrics_tail": report.get("metrics_tail", {}),
         "coverage@10": report.get("coverage@10"),
     }
+    if "metrics_all_items" in report:
+        entry["metrics_all_items"] = report["metrics_all_items"]
+    return entry
 
 
 def train_and_evaluate(

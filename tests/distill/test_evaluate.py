@@ -51,6 +51,7 @@ def test_hand_computed_metrics(batch_size):
     assert report["metrics_tail"]["NDCG@10"] == pytest.approx(0.3730707, abs=1e-6)
     assert report["coverage@10"] == pytest.approx(10 / 12)
     assert report["exclude_history"] is False
+    assert "metrics_all_items" not in report
 
 
 def test_exclude_history_removes_seen_items_from_the_competition():
@@ -60,6 +61,8 @@ def test_exclude_history_removes_seen_items_from_the_competition():
     assert report["metrics"]["MRR@5"] == pytest.approx((1 + 1 / 3 + 1 / 5) / 3)
     assert report["metrics"]["NDCG@5"] == pytest.approx(0.6289510, abs=1e-6)
     assert report["exclude_history"] is True
+    # The same scores with nothing excluded, from the same pass: ranks 0, 3, 7 as in the test above.
+    assert report["metrics_all_items"]["MRR@10"] == pytest.approx(0.4583333, abs=1e-6)
 
 
 def test_empty_split_raises():
