@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from convert.ops import strip_tensor_names
 from model.keras_setup import tf
 from model.sasrec import PADDING_SCORE, SASRec
 
@@ -135,13 +136,14 @@ def save_export_module(
 
 
 def convert_saved_model(saved_model_dir: str | Path, setup: ConverterSetup | None = None) -> bytes:
-    """LiteRT flatbuffer bytes of both signatures; `setup` sets optimisation options on the converter."""
+    """LiteRT flatbuffer bytes of both signatures, tensor names stripped; `setup` sets optimisation options on
+    the converter."""
     converter = tf.lite.TFLiteConverter.from_saved_model(
         str(saved_model_dir), signature_keys=list(SIGNATURES)
     )
     if setup is not None:
         setup(converter)
-    return converter.convert()
+    return strip_tensor_names(converter.convert())
 
 
 def export_tflite(

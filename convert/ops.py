@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
+import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
@@ -21,6 +22,27 @@ _BUILTIN_NAMES = {
 def _read(model: bytes | str | Path) -> schema.ModelT:
     data = model if isinstance(model, bytes | bytearray) else Path(model).read_bytes()
     return schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(data, 0))
+
+
+def strip_tensor_names(model: bytes) -> bytes:
+    """The flatbuffer without tensor names: the TF op paths of every intermediate tensor, a tenth of a student
+    file, which no runtime reads (signatures keep their own input and output names)."""
+    flatbuffer = _read(model)
+    for subgraph in flatbuffer.subgraphs or []:
+        for tensor in subgraph.tensors or []:
+            tensor.name = None
+    builder = flatbuffers.Builder(len(model))
+    builder.Finish(flatbuffer.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def tensor_names(model: bytes | str | Path) -> list[str]:
+    """Names of every tensor in every subgraph (empty strings once stripped)."""
+    return [
+        (tensor.name or b"").decode()
+        for subgraph in _read(model).subgraphs or []
+        for tensor in subgraph.tensors or []
+    ]
 
 
 def _operator_name(code: schema.OperatorCodeT) -> str:

@@ -57,3 +57,13 @@ def unit_variance_padding(hidden: tf.Tensor, padding_mask: tf.Tensor) -> tf.Tens
     width = hidden.shape[-1]
     alternating = tf.constant([1.0 if index % 2 == 0 else -1.0 for index in range(width)], hidden.dtype)
     return hidden + (1.0 - padding_mask) * alternating
+
+
+def causal_mask(history: tf.Tensor) -> tf.Tensor:
+    """bool [L, L], True where key position j <= query position i.
+
+    Built from the input's values (ids are >= 0, so min(id, 0) is 0): a mask from the static shape alone is
+    folded by the LiteRT converter into an L x L constant (40 kB at L = 200); this one is computed on device.
+    """
+    positions = tf.range(tf.shape(history)[1]) + tf.minimum(tf.cast(history[0], tf.int32), 0)
+    return positions[:, None] >= positions[None, :]

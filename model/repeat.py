@@ -11,6 +11,7 @@ LiteRT; the scatter is int32, so full integer quantization cannot distort it): n
 
 from __future__ import annotations
 
+from model.attention import causal_mask
 from model.keras_setup import keras, tf
 
 
@@ -69,7 +70,7 @@ class RepeatBonus(keras.layers.Layer):
         totals = tf.reduce_sum(tf.cast(same_item, weights.dtype) * weights[:, None, :], axis=2)
         shape = tf.shape(histories, out_type=tf.int32)
         length = shape[1]
-        later = tf.range(length)[None, :] > tf.range(length)[:, None]  # [L, L]: slot j after slot i
+        later = tf.logical_not(causal_mask(histories))  # [L, L]: slot j after slot i (computed, not stored)
         latest = tf.logical_and(
             tf.logical_not(tf.reduce_any(tf.logical_and(same_item, later[None]), axis=2)),
             tf.not_equal(histories, 0),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from model.attention import MaskedSoftmaxAttention, unit_variance_padding
+from model.attention import MaskedSoftmaxAttention, causal_mask, unit_variance_padding
 from model.dense_embedding import DenseEmbedding
 from model.keras_setup import keras, tf
 from model.losses import sampled_softmax_cross_entropy, softmax_cross_entropy
@@ -215,9 +215,8 @@ class SASRec(keras.Model):
         # same history left-padded to max_len (identical to tf.range(length) when length == max_len).
         positions = self.position_embedding(tf.range(length) + (self.config.max_len - length))[None, :, :]
         hidden = self.embedding_dropout(items + positions, training=training) * padding_mask
-        causal = tf.linalg.band_part(tf.ones([length, length], tf.bool), -1, 0)
         key_mask = tf.not_equal(history, 0)[:, None, :]
-        attention_mask = tf.logical_and(causal[None, :, :], key_mask)
+        attention_mask = tf.logical_and(causal_mask(history)[None, :, :], key_mask)
         for block in self.blocks:
             hidden = block(hidden, attention_mask, padding_mask, training=training)
         return self.final_norm(unit_variance_padding(hidden, padding_mask)) * padding_mask

@@ -5,7 +5,7 @@ import pytest
 
 import model  # noqa: F401  (tf-keras before TensorFlow)
 from convert.export import export_tflite, top_k_excluding_history
-from convert.ops import builtin_only, constant_tensor_shapes
+from convert.ops import builtin_only, constant_tensor_shapes, tensor_names
 from model.keras_setup import tf
 from model.sasrec import SASRec, SASRecConfig
 from runtime.litert import interpreter_class
@@ -93,6 +93,15 @@ def test_student_keeps_cores_not_a_table(exported):
         assert largest >= table_elements
     else:
         assert largest < table_elements
+
+
+def test_file_holds_no_causal_mask_and_no_tensor_names(exported):
+    """The L x L mask is computed in the graph (not stored), and only signature names remain."""
+    flatbuffer, interpreter = exported[2], exported[3]
+    assert all(shape[-2:] != (MAX_LEN, MAX_LEN) for shape in constant_tensor_shapes(flatbuffer))
+    assert set(tensor_names(flatbuffer)) == {""}
+    recommend = interpreter.get_signature_list()["recommend"]
+    assert recommend == {"inputs": ["history"], "outputs": ["item_ids", "scores"]}
 
 
 def test_student_file_is_smaller_than_its_dense_table():
