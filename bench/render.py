@@ -183,6 +183,32 @@ def student_section(result: dict) -> list[str]:
     return lines + [""]
 
 
+def table_rank_section(result: dict) -> list[str]:
+    lines = [f"## Teacher table compressibility: {result['dataset']} ({result['rows']:,} x {result['dim']})", ""]
+    lines += provenance(result)
+    lines += [
+        "Relative Frobenius error of the best approximation of the teacher's item table that each student table "
+        "size allows: its TT-SVD fit (the `--warm_start` initialisation) and a plain low-rank table with as "
+        "many parameters (truncated SVD).",
+        "",
+    ]
+    rows = [
+        [
+            entry["name"],
+            fmt(entry["params"]),
+            fmt(entry["compression_table"], 1),
+            fmt(entry["tt_svd_error"], 3),
+            fmt(entry["low_rank_rank"]),
+            fmt(entry["low_rank_error"], 3),
+        ]
+        for entry in result["tables"]
+    ]
+    header = ["table", "params", "table x", "TT-SVD error", "same-budget rank", "low-rank error"]
+    lines += table(header, rows)
+    spectrum = ", ".join(f"rank {rank}: {fmt(error, 3)}" for rank, error in result["low_rank_error_by_rank"].items())
+    return lines + [f"Low-rank error by rank: {spectrum}.", ""]
+
+
 EXPORT_TARGET_DATASETS = ("tmall", "ml-1m")
 
 
@@ -339,6 +365,7 @@ def scaling_section(result: dict) -> list[str]:
 SECTIONS: list[tuple[str, Callable[[dict], list[str]]]] = [
     ("teacher", teacher_section),
     ("student", student_section),
+    ("table-rank", table_rank_section),
     ("sampled", sampled_section),
     ("export", export_section),
 ]
