@@ -184,12 +184,13 @@ def student_section(result: dict) -> list[str]:
 
 
 def table_rank_section(result: dict) -> list[str]:
-    lines = [f"## Teacher table compressibility: {result['dataset']} ({result['rows']:,} x {result['dim']})", ""]
+    size = f"{result['rows']:,} x {result['dim']}"
+    lines = [f"## Teacher table compressibility: {result['dataset']} ({size})", ""]
     lines += provenance(result)
     lines += [
-        "Relative Frobenius error of the best approximation of the teacher's item table that each student table "
-        "size allows: its TT-SVD fit (the `--warm_start` initialisation) and a plain low-rank table with as "
-        "many parameters (truncated SVD).",
+        "Relative Frobenius error of the best approximation of the teacher's item table that each student "
+        "table size allows: its TT-SVD fit (the `--warm_start` initialisation) and a plain low-rank table "
+        "with as many parameters (truncated SVD).",
         "",
     ]
     rows = [
@@ -205,7 +206,8 @@ def table_rank_section(result: dict) -> list[str]:
     ]
     header = ["table", "params", "table x", "TT-SVD error", "same-budget rank", "low-rank error"]
     lines += table(header, rows)
-    spectrum = ", ".join(f"rank {rank}: {fmt(error, 3)}" for rank, error in result["low_rank_error_by_rank"].items())
+    by_rank = result["low_rank_error_by_rank"].items()
+    spectrum = ", ".join(f"rank {rank}: {fmt(error, 3)}" for rank, error in by_rank)
     return lines + [f"Low-rank error by rank: {spectrum}.", ""]
 
 

@@ -4,8 +4,8 @@
 
 For each STP-TT table of the dataset's presets: the relative Frobenius error of its TT-SVD fit of the
 teacher's table (what `--warm_start` starts from) and, with the same number of parameters, of the best plain
-low-rank factorisation (truncated SVD). When even the latter misses the teacher's table by far, a student of that size
-cannot copy the teacher's item representation and has to learn a different one.
+low-rank factorisation (truncated SVD). When even the latter misses the teacher's table by far, a student of
+that size cannot copy the teacher's item representation and has to learn a different one.
 """
 
 from __future__ import annotations
