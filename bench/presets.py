@@ -47,9 +47,8 @@ TEACHERS = {
 EXCLUDE_HISTORY = {"ml-1m"}
 
 # STP-TT tables: >= 30x table compression for the main student (Tmall 40.3x, ML-1M 31.0x), >= 60x for the
-# high-compression point (80.6x, 62.0x), and a low-compression point (20.2x, 7.7x) for the rest of the curve:
-# the ML-1M teacher's table is not compressible 31x (its best rank-2 approximation, the same parameter
-# count, errs 0.90 in relative Frobenius norm; bench/NOTES.md).
+# high-compression point (80.6x, 62.0x), and a low-compression point (20.2x, 7.7x) for the rest of the curve
+# (the ML-1M student at 31x is far below its teacher; bench/NOTES.md).
 TABLES = {
     "tmall": {
         "main": {"tt_item_factors": (202, 202), "tt_dim_factors": (8, 8), "tt_rank": 32, "stp_factor": 2},
