@@ -8,7 +8,16 @@ from model.sasrec import SASRec
 from model.stp_tt_embedding import STPTTEmbedding, stp_tt_svd
 
 # The config fields that must match for the backbone weights to be copied one to one.
-BACKBONE_FIELDS = ("n_items", "max_len", "hidden_dim", "num_blocks", "num_heads", "ffn_dim", "readout")
+BACKBONE_FIELDS = (
+    "n_items",
+    "max_len",
+    "hidden_dim",
+    "num_blocks",
+    "num_heads",
+    "ffn_dim",
+    "readout",
+    "repeat_scores",
+)
 
 
 def backbone_layers(model: SASRec) -> list:
@@ -32,19 +41,13 @@ def warm_start_student(student: SASRec, teacher: SASRec) -> float:
         for name in BACKBONE_FIELDS
         if getattr(teacher.config, name) != getattr(student.config, name)
     ]
-    if (teacher.repeat is None) != (student.repeat is None):
-        mismatched.append(
-            f"repeat_scores: teacher {teacher.config.repeat_scores}, student {student.config.repeat_scores}"
-        )
     if mismatched:
         raise ValueError(
             "warm start copies the teacher's backbone, so the student must keep it (drop the --hidden_dim/"
             "--num_blocks/--num_heads overrides or the warm start); differs: " + "; ".join(mismatched)
         )
     teacher_table = teacher.item_table.materialize().numpy()
-    cores = stp_tt_svd(
-        teacher_table, table.item_factors, table.dim_factors, table.tt_rank, table.stp_factor
-    )
+    cores = stp_tt_svd(teacher_table, table.item_factors, table.dim_factors, table.tt_rank, table.stp_factor)
     table.assign_stp_cores([core.astype(np.float32) for core in cores])
     for target, source in zip(backbone_layers(student), backbone_layers(teacher), strict=True):
         target.set_weights(source.get_weights())
