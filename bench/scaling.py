@@ -9,7 +9,7 @@ and no training are needed. Every model is exported through the project's conver
 `convert.quantize`) exactly as a trained one would be.
 
 Each step runs in a fresh Python process, so that every peak RSS is that process's own: one process builds
-and converts a model, one times `recommend` through `runtime.bench.benchmark_latency` (sidecar and vocab
+and converts a model, one times `recommend` with `runtime.bench.benchmark_in_fresh_process` (sidecar and vocab
 checks included, as a device app would run it), and one loads only the interpreter and calls `recommend`
 (`peak_rss_mb`: the model's own memory, without the vocabulary, which grows as N too).
 """
@@ -32,7 +32,7 @@ import numpy as np
 from absl import app, flags
 
 from runtime.atomic import atomic_write_text
-from runtime.bench import benchmark_latency, peak_rss_mb, random_histories
+from runtime.bench import benchmark_in_fresh_process, peak_rss_mb, random_histories
 from runtime.provenance import command_line, git_commit, machine_info
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -142,21 +142,6 @@ def model_config_dict(role: str, n_items: int, config: ScalingConfig) -> dict:
     return values
 
 
-def process_peak_rss_mb() -> float:
-    """Peak RSS of this process's own memory (Linux VmHWM), else `runtime.bench.peak_rss_mb`.
-
-    getrusage's ru_maxrss survives fork + exec, so a child started by a large parent (this harness imports
-    TensorFlow through the `bench` package) would report the parent's peak; VmHWM starts again at exec.
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return peak_rss_mb()
-
-
 def write_scaling_vocab(path: Path, n_items: int) -> None:
     """A `vocab.tsv` of n_items synthetic ids ("1".."N", no titles), streamed (1e7 lines need no list)."""
     with open(path, "w", encoding="utf-8", newline="\n") as stream:
@@ -252,7 +237,7 @@ def build_and_convert(
             }
             del conversion
     result["saved_model_seconds"] = saved_model_seconds
-    result["peak_rss_mb"] = process_peak_rss_mb()
+    result["peak_rss_mb"] = peak_rss_mb()
     return result
 
 
@@ -266,7 +251,7 @@ def interpreter_footprint(model_path: str, max_len: int, calls: int = 5) -> dict
     """
     from runtime.litert import load_interpreter
 
-    baseline = process_peak_rss_mb()
+    baseline = peak_rss_mb()
     interpreter = load_interpreter(model_path, num_threads=1)
     runner = interpreter.get_signature_runner("recommend")
     history = np.zeros([1, max_len], np.int32)
@@ -275,7 +260,7 @@ def interpreter_footprint(model_path: str, max_len: int, calls: int = 5) -> dict
         runner(history=history)
     elements = sorted({int(np.prod(detail["shape"])) for detail in interpreter.get_tensor_details()})
     return {
-        "peak_rss_mb": process_peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
         "baseline_rss_mb": baseline,
         "largest_tensor_elements": elements[-1] if elements else 0,
         "tensor_elements": elements,
@@ -327,13 +312,6 @@ def in_fresh_process(function_name: str, **kwargs) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def time_recommend(model_path: str, runs: int, warmup: int, seed: int) -> dict:
-    """`runtime.bench.benchmark_latency` at one thread (Recommender: sidecar and vocab checked, as an app)."""
-    result = benchmark_latency(model_path, num_threads=1, runs=runs, warmup=warmup, seed=seed)
-    result["peak_rss_mb"] = process_peak_rss_mb()
-    return result
-
-
 def measure(role: str, n_items: int, variants: Sequence[str], config: ScalingConfig, work_dir: Path) -> list:
     """Results entries of one model at one catalogue size (one per variant)."""
     model_dir = work_dir / f"{role}_{n_items}"
@@ -358,9 +336,7 @@ def measure(role: str, n_items: int, variants: Sequence[str], config: ScalingCon
     for variant, conversion in converted["variants"].items():
         path = conversion["file"]
         footprint = in_fresh_process("interpreter_footprint", model_path=path, max_len=config.max_len)
-        latency = in_fresh_process(
-            "time_recommend", model_path=path, runs=config.runs, warmup=config.warmup, seed=config.seed
-        )
+        latency = benchmark_in_fresh_process(path, config.runs, config.warmup, config.seed)
         entry = {
             "name": f"{role}_{variant}_{n_items}",
             "role": role,

@@ -16,8 +16,6 @@ if __package__ in (None, ""):  # run as a script: make the repo importable, and 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dataclasses  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
@@ -51,6 +49,7 @@ from distill.training import TrainConfig  # noqa: E402
 from model.parameters import parameter_report  # noqa: E402
 from model.sasrec import SASRec, SASRecConfig  # noqa: E402
 from runtime.atomic import atomic_write_bytes  # noqa: E402
+from runtime.bench import benchmark_in_fresh_process  # noqa: E402
 from runtime.evaluate import evaluate_model  # noqa: E402
 from runtime.litert import Recommender  # noqa: E402
 from runtime.metrics import head_item_mask  # noqa: E402
@@ -59,7 +58,6 @@ from runtime.sidecar import write_sidecar  # noqa: E402
 from runtime.vocab import write_vocab  # noqa: E402
 
 VOCAB_FILE = "vocab.tsv"
-REPO_ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC_ITEMS_PER_CLUSTER = 4
 
 
@@ -136,23 +134,6 @@ def _examples(dataset: SequenceDataset, count: int) -> tuple[list[np.ndarray], n
     return list(dataset.test_prefixes[:limit]), dataset.test_targets[:limit]
 
 
-def fresh_process_latency(path: Path, runs: int, warmup: int) -> dict:
-    """`python -m runtime.bench` at 1 thread in a new process, as an app would run the model.
-
-    Timed in this process, right after TensorFlow had evaluated the model, the ML-1M latencies came out up to
-    50% above a standalone run (bench/NOTES.md); a device process has no TensorFlow beside LiteRT.
-    """
-    with tempfile.TemporaryDirectory(prefix="odrec_latency_") as directory:
-        output = Path(directory) / "latency.json"
-        command = [sys.executable, "-m", "runtime.bench", "--model", str(path), "--num_threads", "1"]
-        command += ["--runs", str(runs), "--warmup", str(warmup), "--json", str(output)]
-        completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
-        if completed.returncode != 0:
-            raise RuntimeError(f"{' '.join(command[1:])} failed:\n{completed.stderr[-3000:]}")
-        (result,) = json.loads(output.read_text())["results"]
-    return result
-
-
 def export_variant(
     keras_model: SASRec,
     saved_model_dir: Path,
@@ -191,7 +172,7 @@ def export_variant(
     parity = compare_scores(
         keras_scores(keras_model, histories), litert_scores(recommender, histories), histories
     )
-    latency = fresh_process_latency(path, config.bench_runs, config.bench_warmup)
+    latency = benchmark_in_fresh_process(path, config.bench_runs, config.bench_warmup)
     fields["metrics"] = evaluation["metrics"]
     write_sidecar(path, fields)
     print(

@@ -6,7 +6,9 @@
 import json
 import os
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +22,7 @@ from runtime.litert import Recommender
 from runtime.sidecar import ArtifactError
 
 HISTORY_POOL_SIZE = 256
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def peak_rss_mb() -> float:
@@ -93,6 +96,27 @@ def benchmark_latency(
         "mean_ms": float(latencies_ms.mean()),
         "peak_rss_mb": peak_rss_mb(),
     }
+
+
+def benchmark_in_fresh_process(
+    model_path: str | os.PathLike[str], runs: int, warmup: int, seed: int = 0, num_threads: int = 1
+) -> dict:
+    """`benchmark_latency` in a new Python process (`python -m runtime.bench`), as an app runs the model.
+
+    A caller that has TensorFlow loaded (the export, the scaling benchmark) would otherwise time LiteRT beside
+    TensorFlow's threads and memory: the ML-1M export timed in-process came out up to 54% slower than alone
+    (bench/NOTES.md). Raises RuntimeError naming the command when the child fails.
+    """
+    with tempfile.TemporaryDirectory(prefix="odrec_latency_") as directory:
+        output = Path(directory) / "latency.json"
+        command = [sys.executable, "-m", "runtime.bench", "--model", str(model_path)]
+        command += ["--num_threads", str(num_threads), "--runs", str(runs), "--warmup", str(warmup)]
+        command += ["--seed", str(seed), "--json", str(output)]
+        completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
+        if completed.returncode != 0:
+            raise RuntimeError(f"{' '.join(command[1:])} failed:\n{completed.stderr[-3000:]}")
+        (result,) = json.loads(output.read_text())["results"]
+    return result
 
 
 def format_results(model_name: str, results: Sequence[dict]) -> str:

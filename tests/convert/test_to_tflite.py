@@ -19,7 +19,6 @@ from convert.to_tflite import (
     VOCAB_FILE,
     ExportConfig,
     export_variant,
-    fresh_process_latency,
     synthetic_dataset,
 )
 from model.sasrec import SASRec, SASRecConfig
@@ -113,14 +112,6 @@ def test_report_json_fields(export):
             assert entry["parity"]["max_rel_err"] <= 1e-5
     for name in ("report.md", "size_vs_ndcg.png", "latency.png", "vocab.tsv"):
         assert (export / name).is_file()
-
-
-def test_latency_is_timed_in_a_process_without_tensorflow(export, tmp_path):
-    result = fresh_process_latency(export / "student_fp32.tflite", runs=3, warmup=1)
-    assert result["num_threads"] == 1 and result["runs"] == 3
-    assert 0 < result["p50_ms"] <= result["p95_ms"]
-    with pytest.raises(RuntimeError, match="runtime.bench --model .*missing.tflite"):
-        fresh_process_latency(tmp_path / "missing.tflite", runs=3, warmup=1)
 
 
 def test_exclude_history_reaches_the_litert_metrics(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime.bench import benchmark_latency, random_histories
+from runtime.bench import benchmark_in_fresh_process, benchmark_latency, random_histories
 from runtime.evaluate import EvaluationFileError, evaluate_model, format_report, read_test_file
 from runtime.history import EmptyHistoryError, encode_history
 from runtime.litert import Recommender
@@ -77,6 +77,14 @@ def test_bench_cli_reports_percentiles_for_one_and_two_threads(model_path, tmp_p
 def test_benchmark_latency_function(model_path):
     result = benchmark_latency(model_path, num_threads=1, runs=20, warmup=2, seed=1)
     assert result["runs"] == 20 and 0 < result["p50_ms"] <= result["p99_ms"]
+
+
+def test_benchmark_in_fresh_process_times_in_a_child_and_names_the_failing_command(model_path, tmp_path):
+    result = benchmark_in_fresh_process(model_path, runs=3, warmup=1)
+    assert result["num_threads"] == 1 and result["runs"] == 3
+    assert 0 < result["p50_ms"] <= result["p95_ms"]
+    with pytest.raises(RuntimeError, match="runtime.bench --model .*missing.tflite"):
+        benchmark_in_fresh_process(tmp_path / "missing.tflite", runs=3, warmup=1)
 
 
 def test_random_histories_are_valid():
