@@ -140,6 +140,12 @@ def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
     return ReplicaMeanAdam(config.learning_rate)
 
 
+def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
+    """The rate in force as a float; under a strategy the optimizer holds it in a MirroredVariable, which
+    `float()` refuses, so it is read through the backend."""
+    return float(keras.backend.get_value(optimizer.learning_rate))
+
+
 class TrainingDivergedError(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
@@ -190,7 +196,7 @@ class ValidationCheckpoint(keras.callbacks.Callback):
         score = report["metrics"][MONITOR]
         logs[f"val_{MONITOR}"] = score
         logs["val_HR@10"] = report["metrics"]["HR@10"]
-        learning_rate = float(self.model.optimizer.learning_rate)
+        learning_rate = current_learning_rate(self.model.optimizer)
         improved = score > self.state["best"]
         if improved:
             self.state.update(best=score, best_epoch=epoch + 1, wait=0, best_valid=report)
