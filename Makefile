@@ -27,14 +27,15 @@ demo: venv
 lint: venv
 	$(PY) -m ruff check .
 
-# Everything CI runs (.ci/run calls exactly this): lint, the Python suite without @pytest.mark.slow, the JVM logic
+# Everything CI runs (.ci/run calls exactly this): lint, the whole Python suite (the run guard fails it when a
+# collected test does not run and tests/not_run.toml does not say why), the JVM logic
 # module of android_demo, and web_demo's unit and browser tests. The demos' tests read the committed model assets.
 test: lint test-python test-jvm test-web
 
 test-python: venv
-	$(PY) -m pytest
+	$(PY) -m pytest --require-all-run
 
-# The slow checks (real data, long training); they skip what they cannot find, e.g. without ODREC_DATA_DIR.
+# The long checks alone (clusters, SIGKILL-and-resume, the tflite-runtime virtualenv); `make test` runs them too.
 test-slow: venv
 	$(PY) -m pytest -m slow
 

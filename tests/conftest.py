@@ -13,6 +13,7 @@ import model  # noqa: F401  (selects tf-keras before anything below imports Tens
 from distill.dataset import SequenceDataset, leave_one_out
 from distill.synthetic import generate_synthetic
 from model.sasrec import SASRecConfig
+from tests.run_guard import pytest_addoption, pytest_configure  # noqa: F401  (the run guard's hooks)
 
 TINY_ITEMS = 40
 REPO = Path(__file__).resolve().parents[1]

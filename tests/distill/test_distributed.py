@@ -356,6 +356,7 @@ def test_replica_mean_gradient_makes_a_mirrored_sgd_step_equal_one_device(tmp_pa
         np.testing.assert_allclose(summed - start, 2 * (one - start), atol=SGD_ATOL)
 
 
+@pytest.mark.slow
 def test_mirrored_decays_resumes_after_a_kill_and_distils_like_one_device(reference, tmp_path):
     model_dir = tmp_path / "teacher"
     args = ["mirrored_teacher", str(tmp_path), str(model_dir)]
@@ -399,6 +400,7 @@ def _start_cluster(tmp_path: Path, mode: str, *args: str) -> tuple[list[subproce
     return processes, logs
 
 
+@pytest.mark.slow
 def test_two_worker_cluster_decays_resumes_after_a_kill_and_distils_like_one_device(reference, tmp_path):
     model_dir = tmp_path / "teacher"
     _kill_after_first_epoch(*_start_cluster(tmp_path, "worker_teacher", str(model_dir)), model_dir)

@@ -1,5 +1,6 @@
 """Tests of distill.registry: data folder resolution, named datasets, paths with formats, real-data stats."""
 
+import math
 import shutil
 from pathlib import Path
 
@@ -7,12 +8,9 @@ import pytest
 
 from distill import loaders, registry, synthetic
 from distill.registry import DatasetNotFoundError, load_dataset, resolve_data_dir
+from tests.distill.standin_data import REAL_DATA, Facts, needs_real_data, write_standin
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "data"
-REAL_DATA = registry.DEFAULT_DATA_DIR
-needs_real_data = pytest.mark.skipif(
-    not REAL_DATA.is_dir(), reason=f"benchmark data not found at {REAL_DATA}"
-)
 
 
 def test_data_dir_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -77,47 +75,77 @@ def test_synthetic_is_the_default_generator_split_leave_one_out() -> None:
     assert 900 < dataset.n_items <= synthetic.DEFAULT_ITEMS
 
 
-# Expected numbers come from the READMEs of /work/shared/data (computed there independently of this code).
-@needs_real_data
-def test_real_ml_100k_matches_its_readme() -> None:
-    dataset = load_dataset("ml-100k", data_dir=str(REAL_DATA))
+# Real data: the numbers come from the READMEs of /work/shared/data (computed there independently of this
+# code). Stand-in: the same files, generated and counted by tests/distill/standin_data.py, so CI runs
+# every path.
+def _sessions(n_train_sessions: int, n_test: int, n_items: int) -> Facts:
+    return Facts(n_items, n_train_sessions - math.ceil(n_train_sessions / 10), n_test)
+
+
+REAL_FACTS = {
+    "ml-100k": Facts(1682, 943, 943, 100_000, "Toy Story (1995)"),
+    "ml-1m": Facts(3416, 6040, 6040, 999_611, "Toy Story (1995)"),
+    "amazon-video": Facts(23_715, 31_013, 31_013 - 112, 287_107),  # 112 users have fewer than 3 interactions
+    "tmall": _sessions(65_286, 25_898, 40_727),
+    "retailrocket": _sessions(126_168, 15_132, 36_968),
+}
+
+
+@pytest.fixture(scope="module")
+def standin(tmp_path_factory) -> tuple[Path, dict[str, Facts]]:
+    root = tmp_path_factory.mktemp("standin_data")
+    return root, write_standin(root)
+
+
+@pytest.fixture(params=["standin", pytest.param("real", marks=needs_real_data)])
+def data_source(request, standin) -> tuple[Path, dict[str, Facts]]:
+    """(data folder, name -> expected Facts), for the generated stand-in and, where present, the real data."""
+    return standin if request.param == "standin" else (REAL_DATA, REAL_FACTS)
+
+
+def _assert_user_item_facts(dataset, facts: Facts) -> None:
     summary = dataset.summary()
-    assert (summary["n_items"], summary["n_train_sequences"], summary["n_test"]) == (1682, 943, 943)
-    assert summary["n_train_interactions"] + 2 * 943 == 100_000
-    assert dataset.vocab.title(1) == "Toy Story (1995)"
+    assert (summary["n_items"], summary["n_train_sequences"], summary["n_test"]) == (
+        facts.n_items,
+        facts.n_train_sequences,
+        facts.n_test,
+    )
+    # Leave-one-out moves exactly one validation and one test item out of every evaluated user.
+    assert summary["n_train_interactions"] + 2 * summary["n_test"] == facts.n_interactions
+
+
+def test_ml_100k_matches_its_facts(data_source) -> None:
+    data_dir, facts = data_source
+    dataset = load_dataset("ml-100k", data_dir=str(data_dir))
+    _assert_user_item_facts(dataset, facts["ml-100k"])
+    assert dataset.vocab.title(1) == facts["ml-100k"].first_title
     # Ties broken by item id reproduce the derived SASRec-style file exactly.
-    derived = loaders.load_user_item(REAL_DATA / "ml-100k" / "ml-100k_sasrec_style.txt.gz")
-    assert derived == loaders.load_movielens_ratings(REAL_DATA / "ml-100k" / "u.data")
+    derived = loaders.load_user_item(data_dir / "ml-100k" / "ml-100k_sasrec_style.txt.gz")
+    assert derived == loaders.load_movielens_ratings(data_dir / "ml-100k" / "u.data")
 
 
-@needs_real_data
-def test_real_amazon_video_matches_its_readme() -> None:
-    summary = load_dataset("amazon-video", data_dir=str(REAL_DATA)).summary()
-    assert (summary["n_items"], summary["n_train_sequences"]) == (23_715, 31_013)
-    assert summary["n_test"] == 31_013 - 112  # 112 users have fewer than 3 interactions
-    assert summary["n_train_interactions"] + 2 * summary["n_test"] == 287_107
+def test_amazon_video_matches_its_facts(data_source) -> None:
+    data_dir, facts = data_source
+    _assert_user_item_facts(load_dataset("amazon-video", data_dir=str(data_dir)), facts["amazon-video"])
 
 
-@pytest.mark.slow
-@needs_real_data
-def test_real_ml_1m_matches_its_readme() -> None:
-    dataset = load_dataset("ml-1m", data_dir=str(REAL_DATA))
-    summary = dataset.summary()
-    assert (summary["n_items"], summary["n_train_sequences"], summary["n_test"]) == (3416, 6040, 6040)
-    assert summary["n_train_interactions"] + 2 * 6040 == 999_611
-    assert dataset.vocab.title(dataset.vocab.to_internal("1")) == "Toy Story (1995)"  # original id = MovieID
+def test_ml_1m_matches_its_facts(data_source) -> None:
+    data_dir, facts = data_source
+    dataset = load_dataset("ml-1m", data_dir=str(data_dir))
+    _assert_user_item_facts(dataset, facts["ml-1m"])
+    # The SASRec-style file renumbers items; the vocab reports MovieIDs, so MovieID 1 has its title.
+    assert dataset.vocab.title(dataset.vocab.to_internal("1")) == facts["ml-1m"].first_title
 
 
-@pytest.mark.slow
-@needs_real_data
-@pytest.mark.parametrize(
-    ("name", "n_train_sessions", "n_test", "n_items"),
-    [("tmall", 65_286, 25_898, 40_727), ("retailrocket", 126_168, 15_132, 36_968)],
-)
-def test_real_sessions_match_their_readmes(
-    name: str, n_train_sessions: int, n_test: int, n_items: int
-) -> None:
-    summary = load_dataset(name, data_dir=str(REAL_DATA)).summary()
-    assert (summary["n_items"], summary["n_test"], summary["n_test_dropped"]) == (n_items, n_test, 0)
-    n_valid_sessions = n_train_sessions - summary["n_train_sequences"]
-    assert n_valid_sessions == -(-n_train_sessions // 10)  # ceil(10%)
+@pytest.mark.parametrize("name", ["tmall", "retailrocket"])
+def test_sessions_match_their_facts(data_source, name: str) -> None:
+    data_dir, facts = data_source
+    summary = load_dataset(name, data_dir=str(data_dir)).summary()
+    expected = facts[name]
+    assert (summary["n_items"], summary["n_test"], summary["n_test_dropped"]) == (
+        expected.n_items,
+        expected.n_test,
+        0,
+    )
+    # Validation is the last 10% of the training sessions (rounded up).
+    assert summary["n_train_sequences"] == expected.n_train_sequences

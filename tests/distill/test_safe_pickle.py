@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from distill.loaders import DataFormatError
 from distill.safe_pickle import UnsafePickleError, load_pickle
+from tests.distill.standin_data import REAL_DATA, needs_real_data, write_sessions
 
 
 class _WritesMarker:
@@ -50,19 +51,30 @@ def test_truncated_pickle_is_a_data_format_error(tmp_path: Path) -> None:
         load_pickle(path)
 
 
-REAL_RETAILROCKET = Path(__file__).resolve().parents[3] / "shared" / "data" / "retailrocket"
+REAL_RETAILROCKET = REAL_DATA / "retailrocket"
 
 
-@pytest.mark.skipif(not REAL_RETAILROCKET.is_dir(), reason=f"benchmark data not found at {REAL_RETAILROCKET}")
-def test_real_sr_gnn_pickle_matches_its_text_version() -> None:
+@pytest.mark.parametrize(
+    "source", ["standin", pytest.param("real", marks=needs_real_data)], ids=["standin", "real"]
+)
+def test_sr_gnn_pickle_matches_its_text_version(source: str, tmp_path: Path) -> None:
+    """The SR-GNN pickle `test.txt.gz` (RetailRocket's, or the stand-in's) holds the text file's examples."""
     from distill.loaders import load_session_test
 
-    prefixes, targets = load_pickle(REAL_RETAILROCKET / "test.txt.gz")
-    text = load_session_test(REAL_RETAILROCKET / "test_prefix_target.tsv.gz")
-    assert [
-        ([str(item) for item in prefix], str(target))
-        for prefix, target in zip(prefixes, targets, strict=True)
-    ] == text
+    folder = REAL_RETAILROCKET
+    if source == "standin":
+        write_sessions(tmp_path, "retailrocket", seed=5)
+        folder = tmp_path / "retailrocket"
+    prefixes, targets = load_pickle(folder / "test.txt.gz")
+    text = load_session_test(folder / "test_prefix_target.tsv.gz")
+    assert (
+        text
+        and [
+            ([str(item) for item in prefix], str(target))
+            for prefix, target in zip(prefixes, targets, strict=True)
+        ]
+        == text
+    )
 
 
 class _CallsEval:
