@@ -26,6 +26,7 @@ from distill.model_io import load_model
 from distill.train_teacher import item_counts, split_metrics, train_and_evaluate, training_sequences
 from distill.training import (
     TrainConfig,
+    learning_curve,
     make_optimizer,
     make_strategy,
     remove_worker_dir,
@@ -120,9 +121,7 @@ def train_student(
         "valid_metrics": reports["valid"]["metrics"],
         "best_epoch": state["best_epoch"],
         "epochs": len(state["history"]),
-        "seconds_per_epoch": float(np.mean([e["seconds"] for e in state["history"]]))
-        if state["history"]
-        else None,
+        **learning_curve(state),
         "distill_config": distill_config.to_dict(),
     }
     metrics = {

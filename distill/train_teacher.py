@@ -23,6 +23,7 @@ from distill.pipeline import training_dataset
 from distill.training import (
     TrainConfig,
     fit,
+    learning_curve,
     make_optimizer,
     make_strategy,
     remove_worker_dir,
@@ -188,7 +189,7 @@ def train_teacher(
         "valid_metrics": reports["valid"]["metrics"],
         "best_epoch": state["best_epoch"],
         "epochs": len(epochs),
-        "seconds_per_epoch": float(np.mean([e["seconds"] for e in epochs])) if epochs else None,
+        **learning_curve(state),
     }
     head_mask = head_item_mask(dataset.train_sequences, dataset.n_items)
     baselines = evaluate_baselines(dataset, head_mask, exclude_history) if with_baselines else []

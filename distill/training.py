@@ -211,13 +211,21 @@ class ValidationCheckpoint(keras.callbacks.Callback):
                     f"\nno better validation {MONITOR} for {self.state['wait']} epochs: learning rate "
                     f"{learning_rate:.3g} -> {self.state['learning_rate']:.3g}"
                 )
-        self.state["history"].append(
+        seconds = time.time() - self.epoch_start
+        history = self.state["history"]
+        history.append(
             {
                 "epoch": epoch + 1,
                 "loss": float(logs["loss"]),
+                "loss_terms": {
+                    name: float(value) for name, value in logs.items() if not name.startswith("val_")
+                },
                 f"val_{MONITOR}": score,
+                "valid": report["metrics"],
                 "learning_rate": learning_rate,
-                "seconds": time.time() - self.epoch_start,
+                "seconds": seconds,
+                "seconds_since_start": (history[-1].get("seconds_since_start", 0.0) if history else 0.0)
+                + seconds,
             }
         )
         self.checkpoint.epoch.assign(epoch + 1)
@@ -228,6 +236,28 @@ class ValidationCheckpoint(keras.callbacks.Callback):
         atomic_write_text(self.out_dir / STATE_FILE, json.dumps(self.state, indent=2))
         if self.state["wait"] >= self.config.patience:
             self.model.stop_training = True
+
+
+def learning_curve(state: dict) -> dict:
+    """The run's learning curve for results files: per epoch the wall seconds since the run began (summed
+    over the finished epochs of every process that worked on it, so a resumed run continues its curve), the
+    training loss terms and the validation metrics; with `train_seconds` (the same clock at the last epoch)
+    and `seconds_per_epoch`."""
+    curve = [
+        {
+            "epoch": entry["epoch"],
+            "seconds": entry["seconds_since_start"],
+            "loss": entry["loss_terms"],
+            "valid": entry["valid"],
+        }
+        for entry in state["history"]
+    ]
+    train_seconds = curve[-1]["seconds"] if curve else 0.0
+    return {
+        "curve": curve,
+        "train_seconds": train_seconds,
+        "seconds_per_epoch": train_seconds / len(curve) if curve else None,
+    }
 
 
 def _restore(

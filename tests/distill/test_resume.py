@@ -109,6 +109,21 @@ def test_stop_after_an_epoch_then_resume_matches_uninterrupted_run(tiny_dataset,
     _assert_same_results(resumed, uninterrupted)
 
 
+def test_learning_curve_has_an_epoch_each_and_a_resumed_run_continues_it(tiny_dataset, tmp_path: Path) -> None:
+    first = _train_tiny(tiny_dataset, tmp_path, epochs=1)["models"][-1]
+    resumed = _train_tiny(tiny_dataset, tmp_path, epochs=3)["models"][-1]
+    curve = resumed["curve"]
+    assert [point["epoch"] for point in curve] == [1, 2, 3]
+    assert curve[0] == first["curve"][0]  # the resumed run keeps the first process's epoch as it was
+    seconds = [point["seconds"] for point in curve]
+    assert 0 < seconds[0] < seconds[1] < seconds[2] == resumed["train_seconds"]
+    assert resumed["seconds_per_epoch"] == pytest.approx(seconds[2] / 3)
+    for point in curve:
+        assert point["loss"]["loss"] > 0 and 0.0 <= point["valid"]["NDCG@10"] <= 1.0
+    best = curve[resumed["best_epoch"] - 1]["valid"]
+    assert best == resumed["valid_metrics"]  # the curve's validation is the one that selected the model
+
+
 def test_epoch_order_depends_on_seed_and_epoch_only() -> None:
     sequences = [np.array([item, item + 100]) for item in range(1, 40)]
     batches = training_batches(sequences, max_len=1, batch_size=8, seed=3)
