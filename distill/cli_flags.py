@@ -1,13 +1,18 @@
-"""absl flags shared by the training entry points, and their conversion into configs (flags stay at the edge).
-"""
+"""absl flags shared by the training CLIs and their conversion into configs (flags stay at the edge)."""
 
 from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 from absl import flags
 
 from distill.dataset import SequenceDataset
 from distill.registry import DATASETS, FORMATS, load_dataset
-from distill.training import STRATEGIES, TrainConfig
+from distill.run_folder import RunFolderError, default_out_dir
+from distill.training import STRATEGIES, TrainConfig, TrainingDivergedError
 from model.sasrec import LOSSES, NEGATIVE_SAMPLERS, READOUTS
 
 
@@ -79,9 +84,48 @@ def define_training_flags(
     )
 
 
+# What a bad input can raise below the command line: data and config errors are ValueErrors
+# (DataFormatError, ModelFolderError, config checks), missing files and full disks OSErrors.
+USER_ERRORS = (ValueError, OSError, RunFolderError, TrainingDivergedError)
+
+
+@contextlib.contextmanager
+def errors_as_one_line() -> Iterator[None]:
+    """The edge of every CLI: an error of bad input ends the process with `error: <message>` and status 1."""
+    try:
+        yield
+    except USER_ERRORS as error:
+        sys.exit(f"error: {error}")
+
+
+def define_output_flags(role: str) -> None:
+    """`--out` and `--overwrite` of a training CLI writing a `role` ("teacher", "student") folder."""
+    flags.DEFINE_string(
+        "out",
+        None,
+        f"Output folder (default artifacts/<dataset>/{role}; with --data, artifacts/<file stem>-<hash of "
+        f"its content>/{role}). A run resumes there only if the folder's run.json names the same settings "
+        "and data.",
+    )
+    flags.DEFINE_bool(
+        "overwrite",
+        False,
+        "Delete what --out holds and start again (a folder of other settings or data is refused otherwise).",
+    )
+
+
+def out_dir_from_flags(values: flags.FlagValues, role: str) -> Path:
+    """`--out`, or the data-dependent default of `distill.run_folder.default_out_dir`."""
+    if values.out:
+        return Path(values.out)
+    return default_out_dir(values.dataset, values.data, role)
+
+
 def dataset_from_flags(values: flags.FlagValues) -> SequenceDataset:
+    """The dataset of the flags; with --data it is named after the file unless --dataset is given too."""
+    name = values.dataset if values.data is None or values["dataset"].present else None
     return load_dataset(
-        name=values.dataset, data_dir=values.data_dir, path=values.data, fmt=values.format, seed=values.seed
+        name=name, data_dir=values.data_dir, path=values.data, fmt=values.format, seed=values.seed
     )
 
 
