@@ -183,7 +183,23 @@ def _train_student(
 
 
 def parse_factors(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.split(",") if part.strip()) if text else ()
+    """ "169,241" -> (169, 241); "" -> () (automatic).
+
+    Raises:
+        ValueError: a part that is not a positive integer; the message names it.
+    """
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not all(part.isascii() and part.isdigit() and int(part) > 0 for part in parts):
+        raise ValueError(f"factors {text!r} must be positive integers separated by commas, e.g. 169,241")
+    return tuple(int(part) for part in parts)
+
+
+def _factors_are_valid(text: str) -> bool:
+    try:
+        parse_factors(text)
+    except ValueError:
+        return False
+    return True
 
 
 FLAGS = flags.FLAGS
@@ -236,44 +252,71 @@ def main(argv: Sequence[str]) -> None:
         )
 
 
-def define_flags() -> None:
-    cli_flags.define_dataset_flags()
-    cli_flags.define_training_flags()
-    flags.DEFINE_string("teacher", None, "Teacher model folder (from distill.train_teacher).", required=True)
-    cli_flags.define_output_flags("student")
-    flags.DEFINE_string("name", "student", "Name of this student in metrics and reports.")
-    flags.DEFINE_integer("hidden_dim", 64, "Student width d (default: the teacher's).")
-    flags.DEFINE_integer("num_blocks", 2, "Student blocks (default: the teacher's).")
-    flags.DEFINE_integer("num_heads", 1, "Student heads (default: the teacher's).")
-    flags.DEFINE_float("dropout", 0.2, "Student dropout (default: the teacher's).")
-    flags.DEFINE_integer("tt_rank", 16, "TT rank R.")
-    flags.DEFINE_integer("stp_factor", 2, "Semi-tensor-product factor t (1 = plain TT).")
-    flags.DEFINE_integer("tt_num_cores", 2, "Number of TT cores (2 or 3).")
-    flags.DEFINE_string("tt_item_factors", "", "Explicit item factors, e.g. 169,241 (default: automatic).")
-    flags.DEFINE_string("tt_dim_factors", "", "Explicit dimension factors, e.g. 16,8 (default: automatic).")
-    flags.DEFINE_float("ce_weight", 0.2, "Weight of the student's cross-entropy.")
-    flags.DEFINE_float("kd_weight", 0.8, "Weight of soft-target KD (0 = off).")
-    flags.DEFINE_float("cl_weight", 0.2, "Weight of the contrastive recombination term (0 = off).")
-    flags.DEFINE_float("pred_weight", 0.001, "Weight of the predictive recombination term (0 = off).")
-    flags.DEFINE_float("temperature", 1.0, "KD temperature T (the KD term is scaled by T^2).")
-    flags.DEFINE_float("cl_temperature", 0.2, "InfoNCE temperature tau.")
+def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """Every flag of this CLI, into `flag_values` (tests use a fresh `FlagValues`)."""
+    into = {"flag_values": flag_values}
+    cli_flags.define_dataset_flags(flag_values)
+    cli_flags.define_training_flags(flag_values=flag_values)
+    flags.DEFINE_string(
+        "teacher", None, "Teacher model folder (from distill.train_teacher).", required=True, **into
+    )
+    cli_flags.define_output_flags("student", flag_values)
+    flags.DEFINE_string("name", "student", "Name of this student in metrics and reports.", **into)
+    flags.DEFINE_integer("hidden_dim", 64, "Student width d (default: the teacher's).", lower_bound=1, **into)
+    flags.DEFINE_integer("num_blocks", 2, "Student blocks (default: the teacher's).", lower_bound=1, **into)
+    flags.DEFINE_integer("num_heads", 1, "Student heads (default: the teacher's).", lower_bound=1, **into)
+    flags.DEFINE_float("dropout", 0.2, "Student dropout in [0, 1) (default: the teacher's).", **into)
+    cli_flags.register_rate_validator("dropout", flag_values)
+    flags.DEFINE_integer("tt_rank", 16, "TT rank R.", lower_bound=1, **into)
+    flags.DEFINE_integer(
+        "stp_factor", 2, "Semi-tensor-product factor t (1 = plain TT).", lower_bound=1, **into
+    )
+    flags.DEFINE_integer(
+        "tt_num_cores", 2, "Number of TT cores (2 or 3).", lower_bound=2, upper_bound=3, **into
+    )
+    flags.DEFINE_string(
+        "tt_item_factors", "", "Explicit item factors, e.g. 169,241 (default: automatic).", **into
+    )
+    flags.DEFINE_string(
+        "tt_dim_factors", "", "Explicit dimension factors, e.g. 16,8 (default: automatic).", **into
+    )
+    flags.DEFINE_float("ce_weight", 0.2, "Weight of the student's cross-entropy.", **into)
+    flags.DEFINE_float("kd_weight", 0.8, "Weight of soft-target KD (0 = off).", **into)
+    flags.DEFINE_float("cl_weight", 0.2, "Weight of the contrastive recombination term (0 = off).", **into)
+    flags.DEFINE_float("pred_weight", 0.001, "Weight of the predictive recombination term (0 = off).", **into)
+    flags.DEFINE_float("temperature", 1.0, "KD temperature T (the KD term is scaled by T^2).", **into)
+    flags.DEFINE_float("cl_temperature", 0.2, "InfoNCE temperature tau.", **into)
+    for name in ("temperature", "cl_temperature"):
+        cli_flags.register_positive_validator(name, flag_values)
+    for name in ("ce_weight", "kd_weight", "cl_weight", "pred_weight"):
+        cli_flags.register_non_negative_validator(name, flag_values)
+    for name in ("tt_item_factors", "tt_dim_factors"):
+        flags.register_validator(
+            name,
+            _factors_are_valid,
+            message=f"--{name} must be positive integers separated by commas, e.g. 169,241",
+            flag_values=flag_values,
+        )
     flags.DEFINE_integer(
         "kd_top_k",
         0,
         "KD over the teacher's top-k items plus a tail bucket (large catalogues); 0 = full catalogue.",
         lower_bound=0,
+        **into,
     )
     flags.DEFINE_bool(
         "sampled_distillation",
         False,
         "Large catalogues: the student's CE is its sampled softmax (the teacher's negative sampler) and KD "
         "is over the teacher's top --kd_top_k items only: neither scores the whole catalogue.",
+        **into,
     )
     flags.DEFINE_bool(
         "warm_start",
         False,
         "Start the student from the teacher: cores = TT-SVD of the teacher's item table, every backbone "
         "weight copied (needs the teacher's backbone: no width/depth overrides).",
+        **into,
     )
 
 

@@ -259,11 +259,12 @@ def main(argv: Sequence[str]) -> None:
         )
 
 
-def define_flags() -> None:
-    cli_flags.define_dataset_flags()
-    cli_flags.define_model_flags()
-    cli_flags.define_training_flags()
-    cli_flags.define_output_flags("teacher")
+def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """Every flag of this CLI, into `flag_values` (tests use a fresh `FlagValues`)."""
+    cli_flags.define_dataset_flags(flag_values)
+    cli_flags.define_model_flags(flag_values=flag_values)
+    cli_flags.define_training_flags(flag_values=flag_values)
+    cli_flags.define_output_flags("teacher", flag_values)
 
 
 if __name__ == "__main__":
