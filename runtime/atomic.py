@@ -1,11 +1,12 @@
-"""Atomic file writes (temporary file in the same folder + rename), so a crash never leaves a half-written
-file.
+"""Atomic file and folder writes (temporary file or folder beside the target + rename), so a crash or a
+failed check never leaves a half-written file or folder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,3 +39,41 @@ def atomic_write_bytes(target: str | os.PathLike[str], data: bytes) -> None:
 
 def atomic_write_text(target: str | os.PathLike[str], text: str) -> None:
     atomic_write_bytes(target, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def staged_folder(target: str | os.PathLike[str], carry: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Yields an empty temporary sibling of `target`; swaps it in for `target` only if the block succeeds.
+
+    A failed block leaves `target` exactly as it was (the staging folder is deleted). On success see
+    `swap_in_folder`.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    swap_in_folder(staging, target, carry)
+
+
+def swap_in_folder(staging: Path, target: Path, carry: tuple[str, ...] = ()) -> None:
+    """Replaces `target` by `staging`, moving the entries named in `carry` (e.g. a `models/` folder of
+    resumable training) from the old `target` into the new one.
+
+    Every step is a rename within one parent folder, so no reader ever sees a half-written folder at
+    `target`. The old folder is renamed aside first and deleted last; should a rename fail, nothing is
+    deleted and both folders stay on disk for the error's reader.
+    """
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.retired-", dir=target.parent)) / target.name
+    os.replace(target, retired)
+    for name in carry:
+        if (retired / name).exists():
+            os.replace(retired / name, staging / name)
+    os.replace(staging, target)
+    shutil.rmtree(retired.parent, ignore_errors=True)
