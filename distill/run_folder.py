@@ -92,9 +92,11 @@ def folder_lock(folder: str | os.PathLike[str]) -> Iterator[Path]:
         The folder as an absolute path.
 
     Raises:
-        RunFolderError: another process holds the lock; the message names its pid.
+        RunFolderError: another process holds the lock (the message names its pid), or `folder` is a file.
     """
     folder = Path(folder).resolve()
+    if folder.exists() and not folder.is_dir():
+        raise RunFolderError(f"{folder} exists and is not a folder; give a folder path as --out")
     folder.parent.mkdir(parents=True, exist_ok=True)
     path = lock_path(folder)
     handle = open(path, "a+")

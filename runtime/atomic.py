@@ -12,10 +12,35 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+class OutputPathError(ValueError):
+    """An output path that is not a regular file (a folder, a device, a pipe): it is never replaced."""
+
+
+def check_output_file(target: str | os.PathLike[str]) -> Path:
+    """Returns `target` once it is a regular file or does not exist yet; CLIs call it before their work.
+
+    Raises:
+        OutputPathError: `target` is a folder, a device file (e.g. /dev/null), a pipe or a socket; renaming
+            over it would replace it (as root, a device node).
+    """
+    target = Path(target)
+    if target.exists() and not target.is_file():
+        raise OutputPathError(
+            f"{target} exists and is not a regular file (a folder or a device); give a file path to write"
+        )
+    if not target.exists() and target.is_symlink():
+        raise OutputPathError(f"{target} is a dangling symbolic link; give a file path to write")
+    return target
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yields a temporary path beside `target`; renames it onto `target` only if the block succeeds."""
-    target = Path(target)
+    """Yields a temporary path beside `target`; renames it onto `target` only if the block succeeds.
+
+    Raises:
+        OutputPathError: `target` exists and is not a regular file (see `check_output_file`).
+    """
+    target = check_output_file(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary_name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix="".join(target.suffixes), dir=target.parent
