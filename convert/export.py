@@ -62,9 +62,7 @@ def catalogue_scores(model: SASRec, history: tf.Tensor, padding_column: str = "s
     return tf.concat([padding, scores], axis=1)
 
 
-def top_k_excluding_history(
-    scores: tf.Tensor, history: tf.Tensor, top_k: int
-) -> tuple[tf.Tensor, tf.Tensor]:
+def top_k_excluding_history(scores: tf.Tensor, history: tf.Tensor, top_k: int) -> tuple[tf.Tensor, tf.Tensor]:
     """The best `top_k` items of `scores` that are neither in `history` nor padding, best first.
 
     Args:
@@ -91,6 +89,20 @@ def top_k_excluding_history(
     return tf.gather(item_ids, chosen, batch_dims=1), tf.gather(top_scores, chosen, batch_dims=1)
 
 
+def check_top_k(top_k: int, n_items: int, max_len: int) -> None:
+    """Refuses a K the catalogue cannot serve; callers run it before training, the export module again.
+
+    Raises:
+        ValueError: top_k outside 1..n_items - max_len (K items must remain after a full history is excluded).
+    """
+    available = n_items - max_len
+    if not 1 <= top_k <= available:
+        raise ValueError(
+            f"--top_k={top_k} must be in 1..n_items - max_len = {n_items} - {max_len} = {available}, so "
+            "that K items remain after a full history is excluded; lower --top_k (or --max_len)"
+        )
+
+
 class ExportModule(tf.Module):
     """The two signatures of docs/artifacts.md around one model, batch 1 and L = config.max_len."""
 
@@ -99,12 +111,7 @@ class ExportModule(tf.Module):
         if padding_column not in PADDING_COLUMNS:
             raise ValueError(f"padding_column={padding_column!r}; choose from {PADDING_COLUMNS}")
         config = model.config
-        available = config.n_items - config.max_len
-        if not 1 <= top_k <= available:
-            raise ValueError(
-                f"top_k={top_k} must be in 1..n_items - max_len = {available}, so that K items remain after "
-                "a full history is excluded; lower --top_k"
-            )
+        check_top_k(top_k, config.n_items, config.max_len)
         self.model = model
         self.top_k = top_k
         self.padding_column = padding_column

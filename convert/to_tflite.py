@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 import model  # noqa: E402, F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-from convert.export import save_export_module  # noqa: E402
+from convert.export import check_top_k, save_export_module  # noqa: E402
 from convert.golden import GOLDEN_FILE, golden_prefixes, write_golden  # noqa: E402
 from convert.ops import non_builtin_operators, operator_counts  # noqa: E402
 from convert.parity import compare_scores, keras_scores, litert_scores, parity_histories  # noqa: E402
@@ -38,26 +38,30 @@ from convert.quantize import (  # noqa: E402
     variants_for_role,
 )
 from convert.report import quality_flags, write_report  # noqa: E402
+from distill.cli_flags import SEED_BOUNDS, errors_as_one_line, register_positive_validator  # noqa: E402
 from distill.dataset import SequenceDataset, leave_one_out  # noqa: E402
 from distill.distiller import DistillConfig  # noqa: E402
-from distill.model_io import load_model  # noqa: E402
+from distill.model_io import check_model_folder, load_model  # noqa: E402
 from distill.registry import load_dataset  # noqa: E402
+from distill.run_folder import folder_lock  # noqa: E402
 from distill.synthetic import DEFAULT_ITEMS, DEFAULT_USERS, generate_synthetic  # noqa: E402
 from distill.train_student import train_student  # noqa: E402
 from distill.train_teacher import train_teacher, training_sequences  # noqa: E402
 from distill.training import TrainConfig  # noqa: E402
 from model.parameters import parameter_report  # noqa: E402
 from model.sasrec import SASRec, SASRecConfig  # noqa: E402
-from runtime.atomic import atomic_write_bytes  # noqa: E402
+from runtime.atomic import atomic_write_bytes, staged_folder  # noqa: E402
 from runtime.bench import benchmark_in_fresh_process  # noqa: E402
 from runtime.evaluate import evaluate_model  # noqa: E402
 from runtime.litert import Recommender  # noqa: E402
 from runtime.metrics import head_item_mask  # noqa: E402
 from runtime.provenance import command_line, git_commit, machine_info  # noqa: E402
-from runtime.sidecar import write_sidecar  # noqa: E402
+from runtime.sidecar import ArtifactError, load_artifact, write_sidecar  # noqa: E402
 from runtime.vocab import write_vocab  # noqa: E402
 
 VOCAB_FILE = "vocab.tsv"
+MODELS_DIR = "models"  # the default run's training folders inside the export folder
+ROLES = ("teacher", "student")
 SYNTHETIC_ITEMS_PER_CLUSTER = 4
 
 
@@ -97,11 +101,22 @@ def synthetic_dataset(n_users: int, n_items: int, seed: int) -> SequenceDataset:
     return leave_one_out("synthetic", generate_synthetic(n_users, n_items, seed=seed, n_clusters=clusters))
 
 
-def train_models(dataset: SequenceDataset, plan: TrainingPlan, models_dir: Path) -> tuple[Path, Path]:
-    """Trains the teacher, then distils the student from it; returns both folders (resumes if present)."""
+def train_models(
+    dataset: SequenceDataset, plan: TrainingPlan, models_dir: Path, overwrite: bool = False
+) -> tuple[Path, Path]:
+    """Trains the teacher, then distils the student from it; returns both folders (resumes a folder of the
+    same settings and data, refuses another unless `overwrite`: see `distill.run_folder`)."""
     teacher_dir, student_dir = models_dir / "teacher", models_dir / "student"
-    train_teacher(dataset, plan.teacher, plan.teacher_train, teacher_dir)
-    train_student(dataset, teacher_dir, plan.student, DistillConfig(), plan.student_train, student_dir)
+    train_teacher(dataset, plan.teacher, plan.teacher_train, teacher_dir, overwrite=overwrite)
+    train_student(
+        dataset,
+        teacher_dir,
+        plan.student,
+        DistillConfig(),
+        plan.student_train,
+        student_dir,
+        overwrite=overwrite,
+    )
     return teacher_dir, student_dir
 
 
@@ -242,17 +257,52 @@ def export_role(
 def run_export(
     dataset: SequenceDataset, teacher_dir: Path, student_dir: Path, config: ExportConfig, command: str
 ) -> dict:
-    """Writes the whole export folder (vocab first, then flatbuffers + sidecars, golden.json, report)."""
-    config.out.mkdir(parents=True, exist_ok=True)
-    write_vocab(config.out / VOCAB_FILE, dataset.vocab)
+    """Writes the whole export folder, transactionally: every file goes into a temporary sibling of
+    `config.out`, which replaces it only once every model passed `verify_export`; a failure leaves the old
+    folder byte-identical. A `models/` folder of the default run's training moves into the new folder.
+
+    Raises:
+        ArtifactError: a written model or sidecar fails its checks (nothing is swapped in).
+    """
+    with staged_folder(config.out, carry=(MODELS_DIR,)) as staging:
+        report = _write_export(
+            dataset, teacher_dir, student_dir, config, dataclasses.replace(config, out=staging), command
+        )
+        verify_export(staging)
+    return report
+
+
+def verify_export(folder: Path) -> None:
+    """Every flatbuffer in `folder` matches its sidecar and vocab (sha256, fields, vocab length).
+
+    Raises:
+        ArtifactError: a model or sidecar fails `runtime.sidecar.load_artifact`, or the folder holds none.
+    """
+    models = sorted(folder.glob("*.tflite"))
+    if not models:
+        raise ArtifactError(f"the export in {folder} holds no .tflite model")
+    for model_path in models:
+        load_artifact(model_path)
+
+
+def _write_export(
+    dataset: SequenceDataset,
+    teacher_dir: Path,
+    student_dir: Path,
+    config: ExportConfig,
+    staged: ExportConfig,
+    command: str,
+) -> dict:
+    """Vocab first, then flatbuffers + sidecars, golden.json and the report, all into `staged.out`."""
+    write_vocab(staged.out / VOCAB_FILE, dataset.vocab)
     models = []
     for role, model_dir in (("teacher", teacher_dir), ("student", student_dir)):
-        models += export_role(role, model_dir, teacher_dir, dataset, config)
-    student_fp32 = config.out / "student_fp32.tflite"
+        models += export_role(role, model_dir, teacher_dir, dataset, staged)
+    student_fp32 = staged.out / "student_fp32.tflite"
     if student_fp32.exists():
         max_len = load_model(student_dir).config.max_len
         prefixes = golden_prefixes(dataset.test_prefixes, max_len, config.golden_cases)
-        write_golden(student_fp32, prefixes, config.out / GOLDEN_FILE)
+        write_golden(student_fp32, prefixes, staged.out / GOLDEN_FILE)
     first = models[0]
     report = {
         "dataset": dataset.name,
@@ -267,62 +317,103 @@ def run_export(
         "exclude_history": config.exclude_history,
         "models": models,
     }
-    write_report(report, config.out)
+    write_report(report, staged.out)
     return report
+
+
+def check_before_training(
+    dataset: SequenceDataset, config: ExportConfig, model_dirs: Sequence[Path], max_len: int
+) -> None:
+    """Everything that can fail an export and is known before training: the variants, the model folders (of
+    this dataset?) and `top_k` against the catalogue and the history length.
+
+    Args:
+        model_dirs: the given teacher and student folders (empty when the run trains them).
+        max_len: history length of the models to be trained (ignored when folders are given).
+
+    Raises:
+        ValueError: an unknown variant, or a `top_k` the catalogue cannot serve.
+        ModelFolderError: a folder that is not a model of this dataset.
+    """
+    variants_for_role("student", config.variants)
+    folders = zip(model_dirs, ROLES[: len(model_dirs)], strict=True)
+    max_lens = [check_model_folder(folder, dataset, role).max_len for folder, role in folders]
+    for length in max_lens or [max_len]:
+        check_top_k(config.top_k, dataset.n_items, length)
 
 
 FLAGS = flags.FLAGS
 
 
-def define_flags() -> None:
-    flags.DEFINE_string("dataset", "synthetic", "Dataset name (distill.registry), resolved under --data_dir.")
+def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """Every flag of this CLI, into `flag_values` (tests use a fresh `FlagValues`)."""
+    into = {"flag_values": flag_values}
     flags.DEFINE_string(
-        "data_dir", None, "Benchmark data folder (default: $ODREC_DATA_DIR, then ../shared/data)."
+        "dataset", "synthetic", "Dataset name (distill.registry), resolved under --data_dir.", **into
     )
-    flags.DEFINE_string("teacher", None, "Trained teacher folder; with --student, skips training.")
-    flags.DEFINE_string("student", None, "Trained student folder; with --teacher, skips training.")
-    flags.DEFINE_string("out", None, "Export folder (default artifacts/<dataset>).")
-    flags.DEFINE_list("variants", list(VARIANTS), "Variants to export (qat_int8 is student only).")
-    flags.DEFINE_integer("top_k", 20, "K of the recommend signature.", lower_bound=1)
+    flags.DEFINE_string(
+        "data_dir", None, "Benchmark data folder (default: $ODREC_DATA_DIR, then ../shared/data).", **into
+    )
+    flags.DEFINE_string("teacher", None, "Trained teacher folder; with --student, skips training.", **into)
+    flags.DEFINE_string("student", None, "Trained student folder; with --teacher, skips training.", **into)
+    flags.DEFINE_string("out", None, "Export folder (default artifacts/<dataset>).", **into)
+    flags.DEFINE_list("variants", list(VARIANTS), "Variants to export (qat_int8 is student only).", **into)
+    flags.DEFINE_integer("top_k", 20, "K of the recommend signature.", lower_bound=1, **into)
     flags.DEFINE_integer(
-        "eval_examples", 0, "Test examples evaluated in LiteRT per variant (0 = all).", lower_bound=0
+        "eval_examples", 0, "Test examples evaluated in LiteRT per variant (0 = all).", lower_bound=0, **into
     )
     flags.DEFINE_integer(
-        "parity_examples", 200, "Test histories for Keras/LiteRT parity (0 = all).", lower_bound=0
+        "parity_examples", 200, "Test histories for Keras/LiteRT parity (0 = all).", lower_bound=0, **into
     )
-    flags.DEFINE_integer("bench_runs", 300, "Timed recommend calls per variant.", lower_bound=1)
-    flags.DEFINE_integer("bench_warmup", 30, "Untimed recommend calls before timing.", lower_bound=0)
-    flags.DEFINE_integer("golden_cases", 8, "Histories in golden.json.", lower_bound=2)
+    flags.DEFINE_integer("bench_runs", 300, "Timed recommend calls per variant.", lower_bound=1, **into)
+    flags.DEFINE_integer("bench_warmup", 30, "Untimed recommend calls before timing.", lower_bound=0, **into)
+    flags.DEFINE_integer("golden_cases", 8, "Histories in golden.json.", lower_bound=2, **into)
     flags.DEFINE_integer(
-        "qat_epochs", 1, "Quantization-aware fine-tune epochs of the student.", lower_bound=0
+        "qat_epochs", 1, "Quantization-aware fine-tune epochs of the student.", lower_bound=0, **into
     )
-    flags.DEFINE_integer("seed", 0, "Seed of data generation, training and calibration.")
+    flags.DEFINE_integer(
+        "seed", 0, "Seed of data generation, training and calibration.", **SEED_BOUNDS, **into
+    )
     flags.DEFINE_bool(
         "exclude_history",
         False,
         "Metrics: leave items already in the history out of the ranking (the protocol bench/presets.py "
         "sets for ML-1M); parity and `recommend` are unaffected.",
+        **into,
     )
     # Training of the default run (ignored with --teacher/--student).
-    flags.DEFINE_integer("synthetic_users", DEFAULT_USERS, "Users of the synthetic dataset.", lower_bound=2)
-    flags.DEFINE_integer("synthetic_items", DEFAULT_ITEMS, "Items of the synthetic dataset.", lower_bound=8)
-    flags.DEFINE_integer("max_len", 50, "History length L.", lower_bound=1)
-    flags.DEFINE_integer("hidden_dim", 32, "Width d of teacher and student.", lower_bound=1)
-    flags.DEFINE_integer("num_blocks", 2, "Self-attention blocks.", lower_bound=1)
+    flags.DEFINE_integer(
+        "synthetic_users", DEFAULT_USERS, "Users of the synthetic dataset.", lower_bound=2, **into
+    )
+    flags.DEFINE_integer(
+        "synthetic_items", DEFAULT_ITEMS, "Items of the synthetic dataset.", lower_bound=8, **into
+    )
+    flags.DEFINE_integer("max_len", 50, "History length L.", lower_bound=1, **into)
+    flags.DEFINE_integer("hidden_dim", 32, "Width d of teacher and student.", lower_bound=1, **into)
+    flags.DEFINE_integer("num_blocks", 2, "Self-attention blocks.", lower_bound=1, **into)
     # 80 teacher epochs at 2e-3 (about 4 minutes on 2 cores) bring the synthetic teacher level with the
     # first-order Markov baseline (test NDCG@10 0.455 both); 10 epochs at 1e-3 stopped at 0.32.
     flags.DEFINE_integer(
-        "epochs", 80, "Maximum teacher epochs (early stopping on validation).", lower_bound=1
+        "epochs", 80, "Maximum teacher epochs (early stopping on validation).", lower_bound=1, **into
     )
-    flags.DEFINE_integer("student_epochs", 30, "Maximum student epochs.", lower_bound=1)
-    flags.DEFINE_float("learning_rate", 2e-3, "Adam learning rate of teacher and student.", lower_bound=0.0)
+    flags.DEFINE_integer("student_epochs", 30, "Maximum student epochs.", lower_bound=1, **into)
+    flags.DEFINE_float("learning_rate", 2e-3, "Adam learning rate of teacher and student.", **into)
+    register_positive_validator("learning_rate", flag_values)
     flags.DEFINE_integer(
-        "patience", 5, "Early stopping: epochs without validation NDCG@10 improvement.", lower_bound=1
+        "patience", 5, "Early stopping: epochs without validation NDCG@10 improvement.", lower_bound=1, **into
     )
-    flags.DEFINE_integer("batch_size", 128, "Sequences per batch.", lower_bound=1)
-    flags.DEFINE_integer("tt_rank", 16, "Student TT rank R.", lower_bound=1)
-    flags.DEFINE_integer("stp_factor", 2, "Student semi-tensor-product factor t.", lower_bound=1)
-    flags.DEFINE_integer("tt_num_cores", 2, "Student TT cores (2 or 3).", lower_bound=2, upper_bound=3)
+    flags.DEFINE_integer("batch_size", 128, "Sequences per batch.", lower_bound=1, **into)
+    flags.DEFINE_integer("tt_rank", 16, "Student TT rank R.", lower_bound=1, **into)
+    flags.DEFINE_integer("stp_factor", 2, "Student semi-tensor-product factor t.", lower_bound=1, **into)
+    flags.DEFINE_integer(
+        "tt_num_cores", 2, "Student TT cores (2 or 3).", lower_bound=2, upper_bound=3, **into
+    )
+    flags.DEFINE_bool(
+        "overwrite",
+        False,
+        "Default run: train again in <out>/models/ when it holds a run of other settings or data.",
+        **into,
+    )
 
 
 def main(argv: Sequence[str]) -> None:
@@ -330,66 +421,81 @@ def main(argv: Sequence[str]) -> None:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     if bool(FLAGS.teacher) != bool(FLAGS.student):
         raise app.UsageError("pass both --teacher and --student (existing folders), or neither (train both)")
-    if FLAGS.dataset == "synthetic":
-        dataset = synthetic_dataset(FLAGS.synthetic_users, FLAGS.synthetic_items, FLAGS.seed)
+    with errors_as_one_line():
+        export(FLAGS)
+
+
+def export(values: flags.FlagValues) -> None:
+    """The whole job of the command line: checks, then (training and) the export, holding `--out`'s lock."""
+    if values.dataset == "synthetic":
+        dataset = synthetic_dataset(values.synthetic_users, values.synthetic_items, values.seed)
     else:
-        dataset = load_dataset(FLAGS.dataset, data_dir=FLAGS.data_dir, seed=FLAGS.seed)
+        dataset = load_dataset(values.dataset, data_dir=values.data_dir, seed=values.seed)
     config = ExportConfig(
-        out=Path(FLAGS.out or f"artifacts/{dataset.name}"),
-        variants=tuple(FLAGS.variants),
-        top_k=FLAGS.top_k,
-        eval_examples=FLAGS.eval_examples,
-        parity_examples=FLAGS.parity_examples,
-        bench_runs=FLAGS.bench_runs,
-        bench_warmup=FLAGS.bench_warmup,
-        golden_cases=FLAGS.golden_cases,
-        qat_epochs=FLAGS.qat_epochs,
-        batch_size=FLAGS.batch_size,
-        seed=FLAGS.seed,
-        exclude_history=FLAGS.exclude_history,
+        out=Path(values.out or f"artifacts/{dataset.name}"),
+        variants=tuple(values.variants),
+        top_k=values.top_k,
+        eval_examples=values.eval_examples,
+        parity_examples=values.parity_examples,
+        bench_runs=values.bench_runs,
+        bench_warmup=values.bench_warmup,
+        golden_cases=values.golden_cases,
+        qat_epochs=values.qat_epochs,
+        batch_size=values.batch_size,
+        seed=values.seed,
+        exclude_history=values.exclude_history,
     )
-    variants_for_role("student", config.variants)  # refuses unknown names before any training
-    if FLAGS.teacher:
-        teacher_dir, student_dir = Path(FLAGS.teacher), Path(FLAGS.student)
-    else:
-        teacher = SASRecConfig(
-            n_items=dataset.n_items,
-            max_len=FLAGS.max_len,
-            hidden_dim=FLAGS.hidden_dim,
-            num_blocks=FLAGS.num_blocks,
-        )
-        student = dataclasses.replace(
-            teacher,
-            item_table="stp_tt",
-            tt_rank=FLAGS.tt_rank,
-            stp_factor=FLAGS.stp_factor,
-            tt_num_cores=FLAGS.tt_num_cores,
-        )
-        train = TrainConfig(
-            epochs=FLAGS.epochs,
-            batch_size=FLAGS.batch_size,
-            learning_rate=FLAGS.learning_rate,
-            patience=FLAGS.patience,
-            seed=FLAGS.seed,
-        )
-        plan = TrainingPlan(teacher, student, train, dataclasses.replace(train, epochs=FLAGS.student_epochs))
-        print(
-            f"training on {dataset.name} ({dataset.n_items} items, {len(dataset.train_sequences)} sequences) "
-            f"into {config.out / 'models'}: teacher up to {train.epochs} epochs, student distilled up to "
-            f"{FLAGS.student_epochs} epochs (lr {train.learning_rate}, patience {train.patience}; "
-            "an existing folder resumes)"
-        )
+    given = [Path(values.teacher), Path(values.student)] if values.teacher else []
+    check_before_training(dataset, config, given, values.max_len)
+    with folder_lock(config.out):
+        if given:
+            teacher_dir, student_dir = given
+        else:
+            teacher_dir, student_dir = train_from_flags(values, dataset, config.out / MODELS_DIR)
+        print(f"exporting {', '.join(config.variants)} of {teacher_dir} and {student_dir} to {config.out}")
         started = time.perf_counter()
-        teacher_dir, student_dir = train_models(dataset, plan, config.out / "models")
-        print(f"training took {time.perf_counter() - started:.0f} s")
-    command = command_line()
-    print(f"exporting {', '.join(config.variants)} of {teacher_dir} and {student_dir} to {config.out}")
-    started = time.perf_counter()
-    report = run_export(dataset, teacher_dir, student_dir, config, command)
+        report = run_export(dataset, teacher_dir, student_dir, config, command_line())
     print(
         f"wrote {len(report['models'])} models, golden.json and report.md to {config.out} "
         f"(export took {time.perf_counter() - started:.0f} s)"
     )
+
+
+def train_from_flags(
+    values: flags.FlagValues, dataset: SequenceDataset, models_dir: Path
+) -> tuple[Path, Path]:
+    """The default run: trains the teacher and distils the student into `models_dir` (resumes if present)."""
+    teacher = SASRecConfig(
+        n_items=dataset.n_items,
+        max_len=values.max_len,
+        hidden_dim=values.hidden_dim,
+        num_blocks=values.num_blocks,
+    )
+    student = dataclasses.replace(
+        teacher,
+        item_table="stp_tt",
+        tt_rank=values.tt_rank,
+        stp_factor=values.stp_factor,
+        tt_num_cores=values.tt_num_cores,
+    )
+    train = TrainConfig(
+        epochs=values.epochs,
+        batch_size=values.batch_size,
+        learning_rate=values.learning_rate,
+        patience=values.patience,
+        seed=values.seed,
+    )
+    plan = TrainingPlan(teacher, student, train, dataclasses.replace(train, epochs=values.student_epochs))
+    print(
+        f"training on {dataset.name} ({dataset.n_items} items, {len(dataset.train_sequences)} sequences) "
+        f"into {models_dir}: teacher up to {train.epochs} epochs, student distilled up to "
+        f"{values.student_epochs} epochs (lr {train.learning_rate}, patience {train.patience}; "
+        "an existing folder of the same settings and data resumes)"
+    )
+    started = time.perf_counter()
+    folders = train_models(dataset, plan, models_dir, values.overwrite)
+    print(f"training took {time.perf_counter() - started:.0f} s")
+    return folders
 
 
 if __name__ == "__main__":

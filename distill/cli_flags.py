@@ -1,47 +1,102 @@
-"""absl flags shared by the training entry points, and their conversion into configs (flags stay at the edge).
-"""
+"""absl flags shared by the training CLIs and their conversion into configs (flags stay at the edge)."""
 
 from __future__ import annotations
+
+import contextlib
+import math
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 from absl import flags
 
 from distill.dataset import SequenceDataset
 from distill.registry import DATASETS, FORMATS, load_dataset
-from distill.training import STRATEGIES, TrainConfig
+from distill.run_folder import RunFolderError, default_out_dir
+from distill.training import STRATEGIES, TrainConfig, TrainingDivergedError
 from model.sasrec import LOSSES, NEGATIVE_SAMPLERS, READOUTS
 
+# numpy seeds are unsigned 32-bit integers; a seed outside them failed deep inside numpy.
+SEED_BOUNDS = {"lower_bound": 0, "upper_bound": 2**32 - 1}
 
-def define_dataset_flags() -> None:
-    flags.DEFINE_enum("dataset", "synthetic", list(DATASETS), "Named dataset, resolved under --data_dir.")
-    flags.DEFINE_string(
-        "data_dir", None, "Benchmark data folder (default: $ODREC_DATA_DIR, then ../shared/data)."
+
+def register_rate_validator(name: str, flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """`--name` must be a rate in [0, 1) (a dropout of 1 drops everything; NaN passes absl's bounds)."""
+    flags.register_validator(
+        name,
+        lambda value: math.isfinite(value) and 0.0 <= value < 1.0,
+        message=f"--{name} must be a number in [0, 1)",
+        flag_values=flag_values,
     )
-    flags.DEFINE_string(
-        "data", None, "A dataset file of your own (sessions: TRAIN,TEST); overrides --dataset."
+
+
+def register_positive_validator(name: str, flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """`--name` must be a finite number > 0 (a learning rate, a temperature)."""
+    flags.register_validator(
+        name,
+        lambda value: math.isfinite(value) and value > 0.0,
+        message=f"--{name} must be a finite number > 0",
+        flag_values=flag_values,
     )
-    flags.DEFINE_enum("format", None, list(FORMATS), "Format of --data.")
-    flags.DEFINE_integer("seed", 0, "Seed of the synthetic generator, shuffling and initialisation.")
 
 
-def define_model_flags(hidden_dim: int = 64, max_len: int = 50) -> None:
-    flags.DEFINE_integer("max_len", max_len, "History length L (most recent items kept).")
-    flags.DEFINE_integer("hidden_dim", hidden_dim, "Embedding and hidden width d.")
-    flags.DEFINE_integer("num_blocks", 2, "Self-attention blocks.")
-    flags.DEFINE_integer("num_heads", 1, "Attention heads.")
-    flags.DEFINE_float("dropout", 0.2, "Dropout rate.")
+def register_non_negative_validator(name: str, flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """`--name` must be a finite number >= 0 (a loss weight; 0 switches the term off)."""
+    flags.register_validator(
+        name,
+        lambda value: math.isfinite(value) and value >= 0.0,
+        message=f"--{name} must be a finite number >= 0",
+        flag_values=flag_values,
+    )
+
+
+def define_dataset_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    into = {"flag_values": flag_values}
     flags.DEFINE_enum(
-        "readout", "last", list(READOUTS), "Sequence readout: last position or OD-Rec attention."
+        "dataset", "synthetic", list(DATASETS), "Named dataset, resolved under --data_dir.", **into
     )
-    flags.DEFINE_enum("loss", "full", list(LOSSES), "Full softmax over the catalogue, or sampled softmax.")
-    flags.DEFINE_integer("num_negatives", 512, "Negatives per batch for --loss=sampled.")
+    flags.DEFINE_string(
+        "data_dir", None, "Benchmark data folder (default: $ODREC_DATA_DIR, then ../shared/data).", **into
+    )
+    flags.DEFINE_string(
+        "data", None, "A dataset file of your own (sessions: TRAIN,TEST); overrides --dataset.", **into
+    )
+    flags.DEFINE_enum("format", None, list(FORMATS), "Format of --data.", **into)
+    flags.DEFINE_integer(
+        "seed", 0, "Seed of the synthetic generator, shuffling and initialisation.", **SEED_BOUNDS, **into
+    )
+
+
+def define_model_flags(
+    hidden_dim: int = 64, max_len: int = 50, flag_values: flags.FlagValues = flags.FLAGS
+) -> None:
+    into = {"flag_values": flag_values}
+    flags.DEFINE_integer(
+        "max_len", max_len, "History length L (most recent items kept).", lower_bound=1, **into
+    )
+    flags.DEFINE_integer("hidden_dim", hidden_dim, "Embedding and hidden width d.", lower_bound=1, **into)
+    flags.DEFINE_integer("num_blocks", 2, "Self-attention blocks.", lower_bound=1, **into)
+    flags.DEFINE_integer("num_heads", 1, "Attention heads.", lower_bound=1, **into)
+    flags.DEFINE_float("dropout", 0.2, "Dropout rate, in [0, 1).", **into)
+    register_rate_validator("dropout", flag_values)
     flags.DEFINE_enum(
-        "negative_sampler", "uniform", list(NEGATIVE_SAMPLERS), "Negative sampler (logQ-corrected)."
+        "readout", "last", list(READOUTS), "Sequence readout: last position or OD-Rec attention.", **into
+    )
+    flags.DEFINE_enum(
+        "loss", "full", list(LOSSES), "Full softmax over the catalogue, or sampled softmax.", **into
+    )
+    flags.DEFINE_integer(
+        "num_negatives", 512, "Negatives per batch for --loss=sampled.", lower_bound=1, **into
+    )
+    flags.DEFINE_enum(
+        "negative_sampler", "uniform", list(NEGATIVE_SAMPLERS), "Negative sampler (logQ-corrected).", **into
     )
     flags.DEFINE_bool(
         "repeat_scores",
         False,
         "Add a learnt bonus to the scores of items already in the history (model/repeat.py); pays off on "
         "session data where next items often repeat (Tmall), costs L + d + 1 parameters.",
+        **into,
     )
 
 
@@ -50,11 +105,12 @@ def define_training_flags(
 ) -> None:
     """The flags `train_config_from_flags` reads (with `seed` from `define_dataset_flags`)."""
     into = {"flag_values": flag_values}
-    flags.DEFINE_integer("epochs", epochs, "Maximum epochs.", **into)
-    flags.DEFINE_integer("batch_size", batch_size, "Sequences per batch.", **into)
+    flags.DEFINE_integer("epochs", epochs, "Maximum epochs.", lower_bound=1, **into)
+    flags.DEFINE_integer("batch_size", batch_size, "Sequences per batch.", lower_bound=1, **into)
     flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.", **into)
+    register_positive_validator("learning_rate", flag_values)
     flags.DEFINE_integer(
-        "patience", 3, "Early stopping: epochs without validation NDCG@10 improvement.", **into
+        "patience", 3, "Early stopping: epochs without validation NDCG@10 improvement.", lower_bound=1, **into
     )
     flags.DEFINE_integer(
         "lr_decay_patience",
@@ -64,7 +120,13 @@ def define_training_flags(
         lower_bound=0,
         **into,
     )
-    flags.DEFINE_float("lr_decay_factor", 0.3, "See --lr_decay_patience.", **into)
+    flags.DEFINE_float("lr_decay_factor", 0.3, "See --lr_decay_patience; in (0, 1).", **into)
+    flags.register_validator(
+        "lr_decay_factor",
+        lambda value: math.isfinite(value) and 0.0 < value < 1.0,
+        message="--lr_decay_factor must be a number in (0, 1)",
+        flag_values=flag_values,
+    )
     flags.DEFINE_bool(
         "exclude_history", False, "Evaluation: drop items already in the history from the ranking.", **into
     )
@@ -79,9 +141,51 @@ def define_training_flags(
     )
 
 
+# What a bad input can raise below the command line: data and config errors are ValueErrors
+# (DataFormatError, ModelFolderError, config checks), missing files and full disks OSErrors.
+USER_ERRORS = (ValueError, OSError, RunFolderError, TrainingDivergedError)
+
+
+@contextlib.contextmanager
+def errors_as_one_line() -> Iterator[None]:
+    """The edge of every CLI: an error of bad input ends the process with `error: <message>` and status 1."""
+    try:
+        yield
+    except USER_ERRORS as error:
+        sys.exit(f"error: {error}")
+
+
+def define_output_flags(role: str, flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """`--out` and `--overwrite` of a training CLI writing a `role` ("teacher", "student") folder."""
+    into = {"flag_values": flag_values}
+    flags.DEFINE_string(
+        "out",
+        None,
+        f"Output folder (default artifacts/<dataset>/{role}; with --data, artifacts/<file stem>-<hash of "
+        f"its content>/{role}). A run resumes there only if the folder's run.json names the same settings "
+        "and data.",
+        **into,
+    )
+    flags.DEFINE_bool(
+        "overwrite",
+        False,
+        "Delete what --out holds and start again (a folder of other settings or data is refused otherwise).",
+        **into,
+    )
+
+
+def out_dir_from_flags(values: flags.FlagValues, role: str) -> Path:
+    """`--out`, or the data-dependent default of `distill.run_folder.default_out_dir`."""
+    if values.out:
+        return Path(values.out)
+    return default_out_dir(values.dataset, values.data, role)
+
+
 def dataset_from_flags(values: flags.FlagValues) -> SequenceDataset:
+    """The dataset of the flags; with --data it is named after the file unless --dataset is given too."""
+    name = values.dataset if values.data is None or values["dataset"].present else None
     return load_dataset(
-        name=values.dataset, data_dir=values.data_dir, path=values.data, fmt=values.format, seed=values.seed
+        name=name, data_dir=values.data_dir, path=values.data, fmt=values.format, seed=values.seed
     )
 
 

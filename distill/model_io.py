@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from distill.dataset import SequenceDataset
 from model.sasrec import SASRec, SASRecConfig
 from runtime.atomic import atomic_path, atomic_write_text
+from runtime.vocab import VocabError, read_vocab
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -19,16 +21,69 @@ def save_model(model: SASRec, directory: str | Path) -> None:
     atomic_write_text(directory / CONFIG_FILE, json.dumps(model.config.to_dict(), indent=2))
 
 
-def load_model(directory: str | Path) -> SASRec:
-    """Rebuilds a model from config.json and loads its weights (raises naming the missing file)."""
+class ModelFolderError(ValueError):
+    """A model folder that is not one written by `save_model` (missing, incomplete or malformed)."""
+
+
+def read_model_config(directory: str | Path) -> SASRecConfig:
+    """The config of a saved model, checked without building it (callers verify folders before training).
+
+    Raises:
+        ModelFolderError: the folder, its config.json or its weights are missing, or the config is malformed.
+    """
     directory = Path(directory)
+    hint = "pass a model folder written by distill.train_teacher or distill.train_student"
+    if not directory.is_dir():
+        raise ModelFolderError(f"model folder {directory} does not exist or is not a folder; {hint}")
     for name in (CONFIG_FILE, WEIGHTS_FILE):
-        if not (directory / name).exists():
-            raise FileNotFoundError(
-                f"{directory / name} not found: pass a model directory written by distill.train_teacher or "
-                "distill.train_student"
+        if not (directory / name).is_file():
+            raise ModelFolderError(f"{directory / name} not found; {hint}")
+    try:
+        return SASRecConfig.from_dict(json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8")))
+    except (ValueError, TypeError, AttributeError) as error:
+        raise ModelFolderError(
+            f"{directory / CONFIG_FILE} is not a valid model config ({error}); {hint}"
+        ) from None
+
+
+def check_model_folder(directory: str | Path, dataset: SequenceDataset, role: str) -> SASRecConfig:
+    """The config of a saved `role` model, once the folder is known to hold a model of `dataset`.
+
+    Called before any training or export: a model of another dataset with the same item count would give
+    silently wrong scores, so its vocab.tsv, when present, must equal the dataset's.
+
+    Raises:
+        ModelFolderError: missing or malformed folder, another catalogue size, or another vocabulary.
+    """
+    config = read_model_config(directory)
+    fix = f"pass the {role} of this dataset with --{role}"
+    if config.n_items != dataset.n_items:
+        raise ModelFolderError(
+            f"{role} {directory} was trained on {config.n_items} items but dataset {dataset.name} has "
+            f"{dataset.n_items}: {fix}"
+        )
+    vocab_file = Path(directory) / "vocab.tsv"
+    if vocab_file.is_file():
+        try:
+            same = read_vocab(vocab_file).original_ids == dataset.vocab.original_ids
+        except VocabError as error:
+            raise ModelFolderError(f"{role} vocab {vocab_file} is malformed ({error}); {fix}") from None
+        if not same:
+            raise ModelFolderError(
+                f"{role} {directory} was trained on other items than dataset {dataset.name} (its "
+                f"{vocab_file.name} differs): {fix}"
             )
-    model = SASRec(SASRecConfig.from_dict(json.loads((directory / CONFIG_FILE).read_text())))
+    return config
+
+
+def load_model(directory: str | Path) -> SASRec:
+    """Rebuilds a model from config.json and loads its weights.
+
+    Raises:
+        ModelFolderError: see `read_model_config`.
+    """
+    directory = Path(directory)
+    model = SASRec(read_model_config(directory))
     model.build_for_inference()
     model.load_weights(str(directory / WEIGHTS_FILE))
     return model

@@ -20,6 +20,7 @@ from distill.dataset import SequenceDataset
 from distill.evaluate import evaluate_scorer, model_scorer
 from distill.model_io import load_model, save_model
 from distill.pipeline import training_dataset
+from distill.run_folder import owned_run_folder
 from distill.training import (
     TrainConfig,
     fit,
@@ -29,7 +30,7 @@ from distill.training import (
     remove_worker_dir,
     worker_write_dir,
 )
-from model.keras_setup import keras
+from model.keras_setup import keras, tf
 from model.parameters import parameter_report
 from model.sasrec import SASRec, SASRecConfig
 from runtime.atomic import atomic_write_text
@@ -151,22 +152,44 @@ def train_teacher(
     out_dir: str | Path,
     exclude_history: bool = False,
     with_baselines: bool = True,
+    overwrite: bool = False,
 ) -> dict:
     """Trains, selects on validation, evaluates on test, writes the teacher folder; returns metrics.json.
 
-    Under `train_config.strategy` the model and optimizer are built inside the strategy's scope; on a
-    multi-worker cluster only the chief writes `out_dir` (the others write a scratch folder, removed at the
-    end).
+    The run owns `out_dir` (`distill.run_folder`): it resumes a checkpoint there only when the folder's record
+    names the same configs and data; `overwrite` deletes the folder's contents first. Under
+    `train_config.strategy` the model and optimizer are built inside the strategy's scope; on a multi-worker
+    cluster only the chief writes `out_dir` (the others write a scratch folder, removed at the end).
+
+    Raises:
+        RunFolderError: another run holds `out_dir`, or it holds a run of other settings or data.
     """
     out_dir = Path(out_dir)
     strategy = make_strategy(train_config.strategy)
+    record = {"role": "teacher", "model": config.to_dict(), "train": train_config.to_dict()}
+    write_dir = worker_write_dir(out_dir, strategy)
+    with owned_run_folder(out_dir, record, dataset, overwrite, write_dir):
+        return _train_teacher(
+            dataset, config, train_config, out_dir, write_dir, strategy, exclude_history, with_baselines
+        )
+
+
+def _train_teacher(
+    dataset: SequenceDataset,
+    config: SASRecConfig,
+    train_config: TrainConfig,
+    out_dir: Path,
+    write_dir: Path,
+    strategy: tf.distribute.Strategy,
+    exclude_history: bool,
+    with_baselines: bool,
+) -> dict:
     keras.utils.set_random_seed(train_config.seed)
     with strategy.scope():
         model = SASRec(config)
         model.build_for_inference()
         model.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
         model.compile(optimizer=make_optimizer(train_config))
-    write_dir = worker_write_dir(out_dir, strategy)
     write_dir.mkdir(parents=True, exist_ok=True)
     write_vocab(write_dir / "vocab.tsv", dataset.vocab)
     start = time.time()
@@ -221,22 +244,30 @@ FLAGS = flags.FLAGS
 
 
 def main(argv: Sequence[str]) -> None:
-    del argv
-    dataset = cli_flags.dataset_from_flags(FLAGS)
-    print(json.dumps(dataset.summary()))
-    config = SASRecConfig(n_items=dataset.n_items, **cli_flags.backbone_from_flags(FLAGS))
-    train_teacher(
-        dataset,
-        config,
-        cli_flags.train_config_from_flags(FLAGS),
-        FLAGS.out or f"artifacts/{dataset.name}/teacher",
-        exclude_history=FLAGS.exclude_history,
-    )
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    with cli_flags.errors_as_one_line():
+        dataset = cli_flags.dataset_from_flags(FLAGS)
+        print(json.dumps(dataset.summary()))
+        config = SASRecConfig(n_items=dataset.n_items, **cli_flags.backbone_from_flags(FLAGS))
+        train_teacher(
+            dataset,
+            config,
+            cli_flags.train_config_from_flags(FLAGS),
+            cli_flags.out_dir_from_flags(FLAGS, "teacher"),
+            exclude_history=FLAGS.exclude_history,
+            overwrite=FLAGS.overwrite,
+        )
+
+
+def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """Every flag of this CLI, into `flag_values` (tests use a fresh `FlagValues`)."""
+    cli_flags.define_dataset_flags(flag_values)
+    cli_flags.define_model_flags(flag_values=flag_values)
+    cli_flags.define_training_flags(flag_values=flag_values)
+    cli_flags.define_output_flags("teacher", flag_values)
 
 
 if __name__ == "__main__":
-    cli_flags.define_dataset_flags()
-    cli_flags.define_model_flags()
-    cli_flags.define_training_flags()
-    flags.DEFINE_string("out", None, "Output folder (default artifacts/<dataset>/teacher).")
+    define_flags()
     app.run(main)

@@ -1,20 +1,46 @@
-"""Atomic file writes (temporary file in the same folder + rename), so a crash never leaves a half-written
-file.
+"""Atomic file and folder writes (temporary file or folder beside the target + rename), so a crash or a
+failed check never leaves a half-written file or folder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 
+class OutputPathError(ValueError):
+    """An output path that is not a regular file (a folder, a device, a pipe): it is never replaced."""
+
+
+def check_output_file(target: str | os.PathLike[str]) -> Path:
+    """Returns `target` once it is a regular file or does not exist yet; CLIs call it before their work.
+
+    Raises:
+        OutputPathError: `target` is a folder, a device file (e.g. /dev/null), a pipe or a socket; renaming
+            over it would replace it (as root, a device node).
+    """
+    target = Path(target)
+    if target.exists() and not target.is_file():
+        raise OutputPathError(
+            f"{target} exists and is not a regular file (a folder or a device); give a file path to write"
+        )
+    if not target.exists() and target.is_symlink():
+        raise OutputPathError(f"{target} is a dangling symbolic link; give a file path to write")
+    return target
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yields a temporary path beside `target`; renames it onto `target` only if the block succeeds."""
-    target = Path(target)
+    """Yields a temporary path beside `target`; renames it onto `target` only if the block succeeds.
+
+    Raises:
+        OutputPathError: `target` exists and is not a regular file (see `check_output_file`).
+    """
+    target = check_output_file(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary_name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix="".join(target.suffixes), dir=target.parent
@@ -38,3 +64,41 @@ def atomic_write_bytes(target: str | os.PathLike[str], data: bytes) -> None:
 
 def atomic_write_text(target: str | os.PathLike[str], text: str) -> None:
     atomic_write_bytes(target, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def staged_folder(target: str | os.PathLike[str], carry: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Yields an empty temporary sibling of `target`; swaps it in for `target` only if the block succeeds.
+
+    A failed block leaves `target` exactly as it was (the staging folder is deleted). On success see
+    `swap_in_folder`.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    swap_in_folder(staging, target, carry)
+
+
+def swap_in_folder(staging: Path, target: Path, carry: tuple[str, ...] = ()) -> None:
+    """Replaces `target` by `staging`, moving the entries named in `carry` (e.g. a `models/` folder of
+    resumable training) from the old `target` into the new one.
+
+    Every step is a rename within one parent folder, so no reader ever sees a half-written folder at
+    `target`. The old folder is renamed aside first and deleted last; should a rename fail, nothing is
+    deleted and both folders stay on disk for the error's reader.
+    """
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.retired-", dir=target.parent)) / target.name
+    os.replace(target, retired)
+    for name in carry:
+        if (retired / name).exists():
+            os.replace(retired / name, staging / name)
+    os.replace(staging, target)
+    shutil.rmtree(retired.parent, ignore_errors=True)

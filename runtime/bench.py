@@ -1,6 +1,6 @@
 """Latency and memory of `recommend` on this machine, as a device would call it.
 
-    python -m runtime.bench --model artifacts/student_fp32.tflite --runs 1000 --warmup 50 --json bench.json
+python -m runtime.bench --model artifacts/student_fp32.tflite --runs 1000 --warmup 50 --json bench.json
 """
 
 import json
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from absl import app, flags
 
-from runtime.atomic import atomic_write_text
+from runtime.atomic import OutputPathError, atomic_write_text, check_output_file
 from runtime.history import encode_history
-from runtime.litert import Recommender
+from runtime.litert import Recommender, max_threads
 from runtime.sidecar import ArtifactError
 
 HISTORY_POOL_SIZE = 256
@@ -137,7 +137,13 @@ def define_flags() -> None:
     flags.DEFINE_string("model", None, "Exported .tflite; its sidecar <model>.json and vocab sit beside it.")
     flags.DEFINE_integer("runs", 1000, "Timed calls per thread count.", lower_bound=1)
     flags.DEFINE_integer("warmup", 50, "Untimed calls before timing.", lower_bound=0)
-    flags.DEFINE_multi_integer("num_threads", [1, 2], "Thread counts to measure (repeatable).", lower_bound=1)
+    flags.DEFINE_multi_integer(
+        "num_threads",
+        [1, 2],
+        "Thread counts to measure (repeatable).",
+        lower_bound=1,
+        upper_bound=max_threads(),
+    )
     flags.DEFINE_integer("seed", 0, "Seed of the random histories.")
     flags.DEFINE_string("json", None, "Also write the results to this JSON file.")
     flags.mark_flag_as_required("model")
@@ -148,11 +154,13 @@ def main(argv: Sequence[str]) -> None:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     options = flags.FLAGS
     try:
+        if options.json:
+            check_output_file(options.json)
         results = [
             benchmark_latency(options.model, threads, options.runs, options.warmup, options.seed)
             for threads in options.num_threads
         ]
-    except (ArtifactError, ImportError) as error:
+    except (ArtifactError, OutputPathError, ImportError) as error:
         sys.exit(f"error: {error}")
     print(format_results(os.path.basename(options.model), results))
     if options.json:

@@ -9,14 +9,15 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from absl import app, flags
 
-from runtime.atomic import atomic_write_text
+from runtime.atomic import OutputPathError, atomic_write_text, check_output_file
 from runtime.history import HistoryError, encode_history
-from runtime.litert import Recommender
+from runtime.litert import Recommender, max_threads
 from runtime.metrics import (
     coverage_at_k,
     evaluation_report,
@@ -56,7 +57,9 @@ def read_test_file(
         if ids == "original":
             internal = vocab.to_internal(token)
         else:
-            internal = int(token) if token.isdigit() and 1 <= int(token) <= vocab.n_items else None
+            # isascii: '²' and other Unicode digits pass isdigit() but int() refuses them.
+            digits = token.isascii() and token.isdigit()
+            internal = int(token) if digits and 1 <= int(token) <= vocab.n_items else None
         if internal is None:
             known = "in the vocab" if ids == "original" else f"in 1..{vocab.n_items}"
             raise EvaluationFileError(
@@ -66,18 +69,28 @@ def read_test_file(
 
     prefixes: list[list[int]] = []
     targets: list[int] = []
-    with open(path, encoding="utf-8") as stream:
-        for line_number, line in enumerate(stream, start=1):
-            if not line.strip():
-                continue
-            fields = line.rstrip("\r\n").split("\t")
-            if len(fields) != 2 or not fields[0].split() or len(fields[1].split()) != 1:
-                raise EvaluationFileError(
-                    f"{path}:{line_number}: expected 'prefix items<TAB>target' with a non-empty prefix "
-                    "and one target"
-                )
-            prefixes.append([to_internal(token, line_number) for token in fields[0].split()])
-            targets.append(to_internal(fields[1].strip(), line_number))
+    try:
+        lines = Path(path).read_bytes().decode("utf-8").split("\n")
+    except OSError as error:
+        raise EvaluationFileError(
+            f"cannot read test file {path} ({error.strerror}); give a text file"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise EvaluationFileError(
+            f"{path}: not UTF-8 text at byte {error.start} (compressed or binary?); give an uncompressed "
+            "text file"
+        ) from None
+    for line_number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        fields = line.rstrip("\r\n").split("\t")
+        if len(fields) != 2 or not fields[0].split() or len(fields[1].split()) != 1:
+            raise EvaluationFileError(
+                f"{path}:{line_number}: expected 'prefix items<TAB>target' with a non-empty prefix "
+                "and one target"
+            )
+        prefixes.append([to_internal(token, line_number) for token in fields[0].split()])
+        targets.append(to_internal(fields[1].strip(), line_number))
     if not targets:
         raise EvaluationFileError(f"{path}: no examples")
     return prefixes, np.asarray(targets, dtype=np.int64)
@@ -162,7 +175,9 @@ def define_flags() -> None:
     flags.DEFINE_integer("n_negatives", 100, "Negatives per example for --protocol sampled.", lower_bound=1)
     flags.DEFINE_bool("exclude_history", False, "Full ranking without the prefix items (exclude seen).")
     flags.DEFINE_integer("seed", 0, "Seed of the sampled negatives.")
-    flags.DEFINE_integer("num_threads", 1, "CPU threads for the LiteRT interpreter.", lower_bound=1)
+    flags.DEFINE_integer(
+        "num_threads", 1, "CPU threads for the LiteRT interpreter.", lower_bound=1, upper_bound=max_threads()
+    )
     flags.DEFINE_string("json", None, "Also write the report to this JSON file.")
     flags.mark_flags_as_required(["model", "test"])
 
@@ -172,6 +187,8 @@ def main(argv: Sequence[str]) -> None:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     options = flags.FLAGS
     try:
+        if options.json:
+            check_output_file(options.json)
         recommender = Recommender(options.model, num_threads=options.num_threads)
         prefixes, targets = read_test_file(options.test, recommender.vocab, options.ids)
         report = evaluate_model(
@@ -183,7 +200,7 @@ def main(argv: Sequence[str]) -> None:
             n_negatives=options.n_negatives,
             seed=options.seed,
         )
-    except (ArtifactError, HistoryError, EvaluationFileError, ImportError) as error:
+    except (ArtifactError, HistoryError, EvaluationFileError, OutputPathError, ImportError) as error:
         sys.exit(f"error: {error}")
     print(format_report(os.path.basename(options.model), report))
     if options.json:

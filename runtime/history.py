@@ -123,15 +123,54 @@ def check_encoded_history(history: np.ndarray, max_len: int, n_items: int) -> np
     return history.astype(np.int32)
 
 
+def check_original_ids(original_ids: Sequence[str | int] | np.ndarray) -> list[str]:
+    """Original ids as strings, from a sequence (list, tuple, 1-D numpy array) of strings or integers.
+
+    A plain string is refused: iterating it would silently use its characters as ids ("1193 661" -> "1",
+    "1", "9", ...).
+
+    Raises:
+        InvalidItemIdError: a string or bytes, a non-sequence, a multi-dimensional array, or an element that
+            is neither a string nor an integer (bools and floats included).
+    """
+    if isinstance(original_ids, str | bytes):
+        raise InvalidItemIdError(
+            f"the history must be a sequence of ids, got the single string {original_ids[:40]!r}; "
+            "split it first, e.g. history.split()"
+        )
+    if isinstance(original_ids, np.ndarray):
+        if original_ids.ndim != 1 or original_ids.dtype.kind not in "iuU":
+            raise InvalidItemIdError(
+                f"a history array must be 1-D of integers or strings, got shape {list(original_ids.shape)} "
+                f"and dtype {original_ids.dtype}"
+            )
+        original_ids = original_ids.tolist()
+    if not isinstance(original_ids, Sequence):
+        raise InvalidItemIdError(
+            f"the history must be a sequence of ids (list or tuple), got {type(original_ids).__name__}"
+        )
+    ids = []
+    for value in original_ids:
+        if isinstance(value, str):
+            ids.append(value)
+        elif isinstance(value, int | np.integer) and not isinstance(value, bool):
+            ids.append(str(int(value)))
+        else:
+            raise InvalidItemIdError(
+                f"history ids must be strings or integers, got {value!r} ({type(value).__name__})"
+            )
+    return ids
+
+
 def map_original_history(
-    original_ids: Sequence[str],
+    original_ids: Sequence[str | int] | np.ndarray,
     vocab: VocabLike,
     unknown: Literal["skip", "error"] = "skip",
 ) -> tuple[list[int], list[str]]:
     """Maps original (user-data) item ids to internal ids through the vocab.
 
     Args:
-        original_ids: original ids, oldest first.
+        original_ids: original ids, oldest first (see `check_original_ids` for the accepted types).
         vocab: the export's vocab.
         unknown: "skip" drops ids the vocab does not know (and returns them); "error" refuses them.
 
@@ -141,9 +180,11 @@ def map_original_history(
     Raises:
         ValueError: unknown is not "skip" or "error".
         UnknownItemError: unknown == "error" and some ids are not in the vocab.
+        InvalidItemIdError: `original_ids` of the wrong type (e.g. one string).
     """
     if unknown not in UNKNOWN_POLICIES:
         raise ValueError(f"unknown must be one of {UNKNOWN_POLICIES}, got {unknown!r}")
+    original_ids = check_original_ids(original_ids)
     internal_ids: list[int] = []
     skipped: list[str] = []
     for original_id in original_ids:

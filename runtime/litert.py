@@ -13,7 +13,14 @@ from runtime.history import EmptyHistoryError, check_encoded_history
 from runtime.sidecar import REEXPORT_HINT, ArtifactError, load_artifact
 from runtime.vocab import Vocab
 
-__all__ = ["EmptyHistoryError", "Recommender", "interpreter_class", "load_interpreter"]
+__all__ = [
+    "EmptyHistoryError",
+    "Recommender",
+    "check_num_threads",
+    "interpreter_class",
+    "load_interpreter",
+    "max_threads",
+]
 
 
 def interpreter_class() -> type:
@@ -35,17 +42,44 @@ def interpreter_class() -> type:
     return Interpreter
 
 
-def load_interpreter(model_path: str | os.PathLike[str], num_threads: int = 1):
-    """Opens a flatbuffer with `num_threads` CPU threads.
+def max_threads() -> int:
+    """The most interpreter threads this machine offers (its CPU count); more only oversubscribe it, and
+    absurd counts crashed the process inside LiteRT."""
+    return os.cpu_count() or 1
+
+
+def check_num_threads(num_threads: int) -> int:
+    """Returns `num_threads` once it is an integer in 1..max_threads().
 
     Raises:
-        ValueError: num_threads < 1.
+        ValueError: anything else, naming the allowed range.
+    """
+    if (
+        isinstance(num_threads, bool)
+        or not isinstance(num_threads, int)
+        or not 1 <= num_threads <= max_threads()
+    ):
+        raise ValueError(
+            f"num_threads must be an integer in 1..{max_threads()} (this machine's CPUs), got {num_threads!r}"
+        )
+    return num_threads
+
+
+def load_interpreter(
+    model_path: str | os.PathLike[str], num_threads: int = 1, model_content: bytes | None = None
+):
+    """Opens a flatbuffer with `num_threads` CPU threads, from `model_content` when given (then the file is
+    not read again: what the caller verified is what runs).
+
+    Raises:
+        ValueError: num_threads outside 1..max_threads().
         ArtifactError: the file is missing or not a loadable flatbuffer (the interpreter's own error is kept).
     """
-    if num_threads < 1:
-        raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+    check_num_threads(num_threads)
     interpreter = interpreter_class()
     try:
+        if model_content is not None:
+            return interpreter(model_content=model_content, num_threads=num_threads)
         return interpreter(model_path=str(model_path), num_threads=num_threads)
     except (ValueError, RuntimeError) as error:
         raise ArtifactError(
@@ -108,17 +142,27 @@ class Recommender:
 
         Args:
             model_path: the `.tflite` file; its sidecar and vocab sit beside it.
-            num_threads: CPU threads of the interpreter.
+            num_threads: CPU threads of the interpreter, 1..max_threads().
             expected_dataset / expected_n_items: refuse an export of another dataset or catalogue size.
 
         Raises:
             ArtifactError: anything in the export that does not match the contract or the expectations.
+            ValueError: num_threads outside 1..max_threads().
             ImportError: no LiteRT interpreter is installed.
         """
         self.model_path = Path(model_path)
-        self.sidecar, self._vocab = load_artifact(self.model_path, expected_dataset, expected_n_items)
+        check_num_threads(num_threads)
+        # Read once: the hash is checked on these bytes and the interpreter runs them, so replacing or
+        # truncating the file under a live Recommender changes nothing (a memory-mapped file did: bus error).
+        try:
+            self._model_content = self.model_path.read_bytes()
+        except OSError as error:
+            raise ArtifactError(f"cannot read model file {self.model_path} ({error.strerror})") from None
+        self.sidecar, self._vocab = load_artifact(
+            self.model_path, expected_dataset, expected_n_items, self._model_content
+        )
         self._lock = threading.Lock()
-        interpreter = load_interpreter(self.model_path, num_threads)
+        interpreter = load_interpreter(self.model_path, num_threads, self._model_content)
         self.num_threads = num_threads
         expected = _expected_signatures(self.sidecar)
         available = interpreter.get_signature_list()

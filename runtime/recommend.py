@@ -1,6 +1,6 @@
 """Recommend next items for a history of ORIGINAL item ids from an exported LiteRT model.
 
-    python -m runtime.recommend --model artifacts/student_fp32.tflite --history "1193 661 914"
+python -m runtime.recommend --model artifacts/student_fp32.tflite --history "1193 661 914"
 """
 
 import os
@@ -10,10 +10,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 from absl import app, flags
 
-from runtime.history import EmptyHistoryError, HistoryError, encode_history, map_original_history
-from runtime.litert import Recommender
+from runtime.history import (
+    EmptyHistoryError,
+    HistoryError,
+    check_original_ids,
+    encode_history,
+    map_original_history,
+)
+from runtime.litert import Recommender, max_threads
 from runtime.sidecar import ArtifactError
 
 
@@ -37,14 +44,18 @@ class RecommendationResult:
 
 
 def recommend_original_ids(
-    recommender: Recommender, original_ids: Sequence[str], unknown: Literal["skip", "error"] = "skip"
+    recommender: Recommender,
+    original_ids: Sequence[str | int] | np.ndarray,
+    unknown: Literal["skip", "error"] = "skip",
 ) -> RecommendationResult:
     """Maps original ids through the export's vocab, runs `recommend` and maps the result back.
 
     Raises:
+        InvalidItemIdError: `original_ids` is not a sequence of strings or integers (e.g. one plain string).
         UnknownItemError: unknown == "error" and some ids are not in the vocab.
         EmptyHistoryError: no id of the history is known to the model.
     """
+    original_ids = check_original_ids(original_ids)
     if not original_ids:
         raise EmptyHistoryError("the history is empty; give at least one item id the user interacted with")
     internal_ids, skipped = map_original_history(original_ids, recommender.vocab, unknown)
@@ -86,7 +97,9 @@ def define_flags() -> None:
     flags.DEFINE_string("model", None, "Exported .tflite; its sidecar <model>.json and vocab sit beside it.")
     flags.DEFINE_string("history", None, "Space-separated ORIGINAL item ids, oldest first.")
     flags.DEFINE_enum("unknown", "skip", ["skip", "error"], "What to do with ids the vocab does not know.")
-    flags.DEFINE_integer("num_threads", 1, "CPU threads for the LiteRT interpreter.", lower_bound=1)
+    flags.DEFINE_integer(
+        "num_threads", 1, "CPU threads for the LiteRT interpreter.", lower_bound=1, upper_bound=max_threads()
+    )
     flags.mark_flags_as_required(["model", "history"])
 
 

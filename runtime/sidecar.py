@@ -115,11 +115,14 @@ def load_artifact(
     model_path: str | os.PathLike[str],
     expected_dataset: str | None = None,
     expected_n_items: int | None = None,
+    model_content: bytes | None = None,
 ) -> tuple[dict, Vocab]:
     """`load_sidecar` that also returns the verified vocab, so consumers read it once.
 
     Args:
         model_path: the `.tflite` file.
+        model_content: the model's bytes as the caller read them; the hash is checked on these bytes rather
+            than on the file, so that what was verified is what the interpreter runs.
         expected_dataset / expected_n_items: when given, the sidecar's `dataset` / `n_items` must equal them.
 
     Returns:
@@ -148,7 +151,9 @@ def load_artifact(
     _check_field_types(sidecar, path)
     _check_expectations(sidecar, path, {"dataset": expected_dataset, "n_items": expected_n_items})
 
-    model_sha256 = file_sha256(model_path)
+    model_sha256 = (
+        file_sha256(model_path) if model_content is None else hashlib.sha256(model_content).hexdigest()
+    )
     if model_sha256 != sidecar["sha256"]:
         raise ArtifactError(
             f"model {model_path} does not match its sidecar: its sha256 is {model_sha256}, the sidecar "

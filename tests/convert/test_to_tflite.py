@@ -4,8 +4,10 @@ One run (module fixture, as a script from the repo root) is checked against docs
 variants, one epoch each; every variant's conversion has its own faster unit test (test_quantize, test_qat).
 """
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -13,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from convert import to_tflite
 from convert.export import save_export_module
 from convert.ops import builtin_only
 from convert.to_tflite import (
     VOCAB_FILE,
     ExportConfig,
     export_variant,
+    run_export,
     synthetic_dataset,
 )
 from model.sasrec import SASRec, SASRecConfig
@@ -51,20 +55,19 @@ TINY_FLAGS = [
 ]
 
 
+def run_script(*arguments: str) -> subprocess.CompletedProcess:
+    """`python convert/to_tflite.py ...` from the repository root, as a user runs it."""
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    command = [sys.executable, "convert/to_tflite.py", *arguments]
+    return subprocess.run(
+        command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=300
+    )
+
+
 @pytest.fixture(scope="module")
 def export(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("export")
-    command = [
-        sys.executable,
-        "convert/to_tflite.py",
-        f"--out={out}",
-        f"--variants={','.join(VARIANTS)}",
-        *TINY_FLAGS,
-    ]
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    result = subprocess.run(
-        command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=300
-    )
+    result = run_script(f"--out={out}", f"--variants={','.join(VARIANTS)}", *TINY_FLAGS)
     assert result.returncode == 0, result.stderr[-3000:]
     return out
 
@@ -138,3 +141,55 @@ def test_exclude_history_reaches_the_litert_metrics(tmp_path):
     assert metrics[True] == pytest.approx(expected)
     assert metrics[True] != metrics[False]
     assert metrics[True]["HR@20"] >= metrics[False]["HR@20"]
+
+
+def _file_hashes(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_a_failed_export_leaves_the_previous_export_byte_identical(
+    export, tiny_teacher, tiny_dataset, tmp_path
+):
+    """The converter fails on the first model (after the old code had already replaced vocab.tsv): every file
+    of the previous, good export keeps its bytes, and no staging folder is left beside it."""
+    previous = tmp_path / "export"
+    shutil.copytree(export, previous)
+    before = _file_hashes(previous)
+    teacher_dir, _ = tiny_teacher
+
+    def converter_fails(*args, **kwargs):
+        raise RuntimeError("converter failed")
+
+    config = ExportConfig(out=previous, variants=("fp32",), top_k=5, parity_examples=2, bench_runs=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(to_tflite, "convert_variant", converter_fails)
+        with pytest.raises(RuntimeError, match="converter failed"):
+            run_export(tiny_dataset, teacher_dir, teacher_dir, config, "test")
+    assert _file_hashes(previous) == before
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["export"]
+
+
+def test_a_top_k_the_catalogue_cannot_serve_is_refused_before_training(tmp_path):
+    out = tmp_path / "export"
+    result = run_script(f"--out={out}", "--top_k=45", *[flag for flag in TINY_FLAGS if "top_k" not in flag])
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert (
+        result.stderr.strip().splitlines()[-1].startswith("error: --top_k=45 must be in 1..n_items - max_len")
+    )
+    assert "Traceback" not in result.stderr and "training on" not in result.stdout
+    assert not out.exists()
+
+
+def test_a_wrong_model_folder_is_refused_before_export(tiny_teacher, tmp_path):
+    teacher_dir, _ = tiny_teacher
+    result = run_script(
+        f"--out={tmp_path / 'x'}", f"--teacher={teacher_dir}", f"--student={tmp_path}", *TINY_FLAGS
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "teacher" in last and "items" in last
+    assert not (tmp_path / "x").exists()

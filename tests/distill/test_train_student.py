@@ -9,7 +9,7 @@ import pytest
 
 from distill.dataset import leave_one_out
 from distill.distiller import DistillConfig
-from distill.model_io import load_model
+from distill.model_io import ModelFolderError, load_model
 from distill.synthetic import generate_synthetic
 from distill.train_student import build_distiller, parse_factors, train_student
 from distill.training import TrainConfig
@@ -91,3 +91,20 @@ def test_cli_one_epoch_end_to_end(cli_teacher_dir, tmp_path, sampled):
     assert metrics["config"]["item_table"] == "stp_tt" and metrics["config"]["hidden_dim"] == 8
     assert metrics["config"]["loss"] == ("sampled" if sampled else "full")
     assert metrics["distill_config"]["sampled"] is bool(sampled)
+
+
+def test_a_wrong_teacher_folder_is_refused_before_training(tiny_teacher, tiny_dataset, tmp_path):
+    """Same item count, other items: its vocab.tsv gives it away; a folder without a model names the file."""
+    teacher_dir, _ = tiny_teacher
+    sequences = generate_synthetic(n_users=80, n_items=40, seed=0, n_clusters=5, min_length=6, max_length=14)
+    renamed = leave_one_out(
+        "renamed", {user: [f"x{item}" for item in items] for user, items in sequences.items()}
+    )
+    assert renamed.n_items == tiny_dataset.n_items
+    config = tiny_sasrec_config(n_items=renamed.n_items, item_table="stp_tt")
+    out = tmp_path / "student"
+    with pytest.raises(ModelFolderError, match="other items than dataset renamed.*--teacher"):
+        train_student(renamed, teacher_dir, config, DistillConfig(), TrainConfig(epochs=1), out)
+    with pytest.raises(ModelFolderError, match="config.json not found"):
+        train_student(tiny_dataset, tmp_path, config, DistillConfig(), TrainConfig(epochs=1), out)
+    assert not out.exists()

@@ -7,7 +7,7 @@ import functools
 import numpy as np
 import pytest
 
-from distill.model_io import load_model, save_model
+from distill.model_io import ModelFolderError, load_model, save_model
 from model.keras_setup import keras, tf
 from model.losses import softmax_cross_entropy
 from model.sasrec import PADDING_SCORE, SASRec, SASRecConfig
@@ -94,7 +94,7 @@ def test_config_and_save_load_round_trips_give_identical_outputs(item_table, rea
 
 
 def test_load_model_names_the_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="config.json"):
+    with pytest.raises(ModelFolderError, match="config.json"):
         load_model(tmp_path)
 
 

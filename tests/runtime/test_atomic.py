@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from runtime import atomic
-from runtime.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from runtime.atomic import atomic_path, atomic_write_bytes, atomic_write_text, staged_folder
 from runtime.sidecar import load_sidecar, sidecar_path, write_sidecar
 from runtime.vocab import read_vocab, write_vocab
 from tests.runtime.conftest import MODEL_FILE, VOCAB_FILE, sidecar_fields, tiny_vocab
@@ -89,3 +89,35 @@ def test_sidecar_write_that_fails_midway_keeps_the_old_sidecar(export_dir: Path,
 def test_cli_json_reports_are_written_atomically(module: str) -> None:
     source = Path(__import__(module, fromlist=["x"]).__file__).read_text()
     assert "atomic_write_text(options.json" in source and 'open(options.json, "w"' not in source
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def test_staged_folder_leaves_the_old_folder_identical_when_the_block_fails(tmp_path: Path) -> None:
+    target = tmp_path / "export"
+    (target / "models").mkdir(parents=True)
+    (target / "vocab.tsv").write_text("old vocab")
+    (target / "models" / "weights").write_bytes(b"\x00\x01")
+    before = _contents(target)
+    with pytest.raises(_Crash):
+        with staged_folder(target, carry=("models",)) as staging:
+            (staging / "vocab.tsv").write_text("new vocab")
+            raise _Crash("the converter failed")
+    assert _contents(target) == before
+    assert _listing(tmp_path) == ["export"]  # no staging folder left behind
+
+
+def test_staged_folder_swaps_in_the_new_files_and_carries_named_entries(tmp_path: Path) -> None:
+    target = tmp_path / "export"
+    (target / "models").mkdir(parents=True)
+    (target / "models" / "weights").write_bytes(b"trained")
+    (target / "stale.tflite").write_bytes(b"from an older export")
+    with staged_folder(target, carry=("models", "absent")) as staging:
+        (staging / "vocab.tsv").write_text("new vocab")
+    assert _contents(target) == {"vocab.tsv": b"new vocab", "models/weights": b"trained"}
+    assert _listing(tmp_path) == ["export"]
+    with staged_folder(tmp_path / "fresh") as staging:
+        (staging / "a").write_text("a")
+    assert _contents(tmp_path / "fresh") == {"a": b"a"}
