@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from distill.losses import info_nce, soft_target_kd, top_k_kd
+from distill.losses import info_nce, soft_target_kd, top_k_kd_from
+from distill.teacher_cache import cached_teacher_targets, live_teacher_targets, supervised_mask
 from model.keras_setup import keras, tf
 from model.losses import softmax_cross_entropy
-from model.sasrec import AttentionReadout, SASRec, supervised_histories
+from model.sasrec import AttentionReadout, SASRec
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,13 @@ class DistillConfig:
     # Start the student from the teacher (model.warm_start): cores = TT-SVD of the teacher's table, backbone
     # copied. Off by default: OD-Rec trains the student from a random initialisation.
     warm_start: bool = False
+    # With kd_top_k > 0 the frozen teacher's top-k targets and sequence vectors are computed once per
+    # (teacher, data) and read from its folder (distill.teacher_cache) instead of every step.
+    cache_teacher: bool = True
+
+    @property
+    def uses_teacher_cache(self) -> bool:
+        return self.cache_teacher and self.kd_top_k > 0
 
     def __post_init__(self):
         if self.kd_top_k < 0:
@@ -156,45 +164,63 @@ class Distiller(keras.Model):
         usable = tf.reduce_sum(tf.cast(tf.not_equal(history, 0), tf.int32), axis=1) >= 2
         return cl_student, cl_teacher, pred_student, pred_teacher, usable
 
-    def losses_for(self, history, targets, training: bool) -> dict[str, tf.Tensor]:
-        """Every loss term (unweighted) and the weighted total."""
+    def losses_for(
+        self, history, targets, training: bool, cached: dict | None = None
+    ) -> dict[str, tf.Tensor]:
+        """Every loss term (unweighted) and the weighted total.
+
+        `cached`: this batch's rows of the teacher cache (distill.teacher_cache; top-k KD only), which stand
+        in for the teacher's forward pass and its catalogue-wide scoring.
+        """
         cfg = self.distill_config
         history = tf.cast(history, tf.int32)
         targets = tf.cast(targets, tf.int32)
+        if cached is not None and not cfg.kd_top_k:
+            raise ValueError("a teacher cache holds top-k KD targets: it needs kd_top_k > 0 (--kd_top_k)")
         # Teacher: inference mode, no gradient to its weights (they are not in the trained variables either).
-        teacher_hidden = tf.stop_gradient(self.teacher.encode(history, training=False))
-        teacher_final = tf.stop_gradient(self.teacher.final_vector(teacher_hidden, history))
+        teacher_top = None
+        if cached is not None:
+            teacher_top, teacher_final = cached_teacher_targets(self.teacher, targets, cached)
+        elif cfg.kd_weight and cfg.kd_top_k:
+            teacher_top, teacher_final = live_teacher_targets(
+                self.teacher, history, targets, cfg.kd_top_k, cfg.temperature
+            )
+        else:
+            teacher_hidden = tf.stop_gradient(self.teacher.encode(history, training=False))
+            teacher_final = tf.stop_gradient(self.teacher.final_vector(teacher_hidden, history))
         teacher_items = tf.stop_gradient(self.teacher.item_table.lookup(history))
 
         student_hidden = self.student.encode(history, training=training)
         student_final = self.student.final_vector(student_hidden, history)
-        if self.student.readout is None:
-            supervised = tf.not_equal(targets, 0)
-            student_rows = tf.boolean_mask(student_hidden, supervised)
-            teacher_rows = tf.boolean_mask(teacher_hidden, supervised)
-            labels = tf.boolean_mask(targets, supervised)
+        supervised = supervised_mask(self.student, targets)
+        if supervised is None:
+            student_rows, labels = student_final, targets[:, -1]
         else:
-            supervised = None
-            student_rows, teacher_rows, labels = student_final, teacher_final, targets[:, -1]
-        # One right-aligned history per row for teacher and student, built only if one of them reads it.
-        reads_histories = self.student.repeat is not None or self.teacher.repeat is not None
-        row_histories = supervised_histories(history, supervised) if reads_histories else None
+            student_rows = tf.boolean_mask(student_hidden, supervised)
+            labels = tf.boolean_mask(targets, supervised)
+        row_histories = self.student.supervised_histories(history, supervised)
         zero = tf.constant(0.0)
         if cfg.sampled:
             terms = {"ce": self.student.recommendation_loss(student_rows, labels, row_histories), "kd": zero}
         else:
             student_scores = self.student.scores_after(student_rows, row_histories)
             terms = {"ce": softmax_cross_entropy(student_scores, labels), "kd": zero}
-        if cfg.kd_weight:
-            teacher_scores = tf.stop_gradient(self.teacher.scores_after(teacher_rows, row_histories))
+        if cfg.kd_weight and teacher_top is not None:
             if cfg.sampled:
-                teacher_top, top_items = tf.math.top_k(teacher_scores, cfg.kd_top_k)
-                student_top = self.student.candidate_scores(student_rows, row_histories, top_items)
-                terms["kd"] = soft_target_kd(teacher_top, student_top, cfg.temperature)
-            elif cfg.kd_top_k:
-                terms["kd"] = top_k_kd(teacher_scores, student_scores, cfg.temperature, cfg.kd_top_k)
+                # Softmax over the top k alone: log p * T has the teacher's top-k logits' softmax at T.
+                student_top = self.student.candidate_scores(student_rows, row_histories, teacher_top.items)
+                teacher_logits = teacher_top.log_probs * cfg.temperature
+                terms["kd"] = soft_target_kd(teacher_logits, student_top, cfg.temperature)
             else:
-                terms["kd"] = soft_target_kd(teacher_scores, student_scores, cfg.temperature)
+                terms["kd"] = top_k_kd_from(teacher_top, student_scores, cfg.temperature)
+        elif cfg.kd_weight:
+            teacher_rows = (
+                teacher_final if supervised is None else tf.boolean_mask(teacher_hidden, supervised)
+            )
+            teacher_scores = self.teacher.scores_after(
+                teacher_rows, self.teacher.supervised_histories(history, supervised)
+            )
+            terms["kd"] = soft_target_kd(tf.stop_gradient(teacher_scores), student_scores, cfg.temperature)
         if cfg.cl_weight or cfg.pred_weight:
             student_items = self.student.item_table.lookup(history)
             cl_s, cl_t, pred_s, pred_t, usable = self.views(
@@ -220,19 +246,25 @@ class Distiller(keras.Model):
         return terms
 
     def train_step(self, data):
-        history, targets = data
+        history, targets, cached = _unpack(data)
         variables = self.trained_variables()
         with tf.GradientTape() as tape:
-            terms = self.losses_for(history, targets, training=True)
+            terms = self.losses_for(history, targets, training=True, cached=cached)
         gradients = tape.gradient(terms["loss"], variables)
         self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
         return self._track(terms)
 
     def test_step(self, data):
-        history, targets = data
-        return self._track(self.losses_for(history, targets, training=False))
+        history, targets, cached = _unpack(data)
+        return self._track(self.losses_for(history, targets, training=False, cached=cached))
 
     def _track(self, terms: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         for name, tracker in self.trackers.items():
             tracker.update_state(terms[name])
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+def _unpack(data: tuple) -> tuple:
+    """(history, targets, teacher cache rows or None): batches carry the cache when training uses one."""
+    history, targets, *cached = data
+    return history, targets, (cached[0] if cached else None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from model.keras_setup import tf
 
 
@@ -32,6 +34,60 @@ def info_nce(student_views: tf.Tensor, teacher_views: tf.Tensor, temperature: fl
     return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
+class TeacherTopK(NamedTuple):
+    """What KD over the teacher's top k needs from the teacher, per row, at one temperature: the log
+    probabilities of its top-k items, their ids and the log probability of everything else (the tail bucket).
+    Deterministic for a frozen teacher, so it can be computed once and cached (distill.teacher_cache)."""
+
+    log_probs: tf.Tensor  # [rows, k]
+    items: tf.Tensor  # [rows, k] int32
+    tail_log_prob: tf.Tensor  # [rows]
+
+
+def _tail_log_prob(logits: tf.Tensor, norm: tf.Tensor, top_items: tf.Tensor) -> tf.Tensor:
+    """log of the probability mass outside `top_items` [rows, k], as log-sum-exp over the other columns
+    (stable even when the tail is tiny); an empty tail gives a finite, hugely negative value: p = 0, no NaN
+    gradient."""
+    rows, top_k = tf.shape(logits)[0], tf.shape(top_items)[1]
+    row_index = tf.repeat(tf.range(rows), top_k)
+    in_top = tf.scatter_nd(
+        tf.stack([row_index, tf.reshape(top_items, [-1])], axis=1),
+        tf.ones([rows * top_k], tf.bool),
+        tf.shape(logits),
+    )
+    excluded = tf.fill(tf.shape(logits), -1e30)
+    return tf.reduce_logsumexp(tf.where(in_top, excluded, logits), axis=-1) - norm
+
+
+def teacher_top_k(teacher_scores: tf.Tensor, temperature: float, top_k: int) -> TeacherTopK:
+    """The teacher's side of `top_k_kd`: its top-k log probabilities at `temperature`, items and tail.
+
+    Raises:
+        ValueError: top_k outside 1..n_items + 1.
+    """
+    columns = teacher_scores.shape[-1]
+    if top_k < 1 or (columns is not None and top_k > columns):
+        raise ValueError(f"top_k={top_k} must be in 1..{columns} (the score columns); lower --kd_top_k")
+    logits = teacher_scores / temperature
+    norm = tf.reduce_logsumexp(logits, axis=-1)
+    top, items = tf.math.top_k(logits, top_k)
+    return TeacherTopK(top - norm[:, None], items, _tail_log_prob(logits, norm, items))
+
+
+def top_k_kd_from(teacher: TeacherTopK, student_scores: tf.Tensor, temperature: float) -> tf.Tensor:
+    """`top_k_kd` given the teacher's side (live or cached): KL over the top-k items and the tail bucket."""
+    student_logits = student_scores / temperature
+    student_norm = tf.reduce_logsumexp(student_logits, axis=-1)
+    student_top = tf.gather(student_logits, teacher.items, batch_dims=1) - student_norm[:, None]
+    student_tail = _tail_log_prob(student_logits, student_norm, teacher.items)
+    kl_top = tf.reduce_sum(tf.exp(teacher.log_probs) * (teacher.log_probs - student_top), axis=-1)
+    # 0 * (log 0 - log q) is 0 when the teacher's tail is empty.
+    kl_tail = tf.math.multiply_no_nan(
+        teacher.tail_log_prob - student_tail, tf.exp(teacher.tail_log_prob)
+    )
+    return tf.reduce_mean(kl_top + kl_tail) * temperature**2
+
+
 def top_k_kd(
     teacher_scores: tf.Tensor, student_scores: tf.Tensor, temperature: float, top_k: int
 ) -> tf.Tensor:
@@ -49,31 +105,4 @@ def top_k_kd(
     Raises:
         ValueError: top_k outside 1..n_items + 1.
     """
-    columns = teacher_scores.shape[-1]
-    if top_k < 1 or (columns is not None and top_k > columns):
-        raise ValueError(f"top_k={top_k} must be in 1..{columns} (the score columns); lower --kd_top_k")
-    teacher_logits, student_logits = teacher_scores / temperature, student_scores / temperature
-    teacher_norm = tf.reduce_logsumexp(teacher_logits, axis=-1, keepdims=True)
-    student_norm = tf.reduce_logsumexp(student_logits, axis=-1, keepdims=True)
-    top_teacher, top_items = tf.math.top_k(teacher_logits, top_k)  # [rows, k]
-    teacher_top = top_teacher - teacher_norm  # log p of the top-k items
-    student_top = tf.gather(student_logits, top_items, batch_dims=1) - student_norm
-    # Tail log-probabilities as log-sum-exp over the non-top items (stable even when the tail is tiny).
-    rows = tf.shape(teacher_logits)[0]
-    row_index = tf.repeat(tf.range(rows), top_k)
-    in_top = tf.scatter_nd(
-        tf.stack([row_index, tf.reshape(top_items, [-1])], axis=1),
-        tf.ones([rows * top_k], tf.bool),
-        tf.shape(teacher_logits),
-    )
-    excluded = tf.fill(tf.shape(teacher_logits), -1e30)  # finite: an empty tail gives p = 0, no NaN gradient
-    teacher_tail = (
-        tf.reduce_logsumexp(tf.where(in_top, excluded, teacher_logits), axis=-1) - teacher_norm[:, 0]
-    )
-    student_tail = (
-        tf.reduce_logsumexp(tf.where(in_top, excluded, student_logits), axis=-1) - student_norm[:, 0]
-    )
-    kl_top = tf.reduce_sum(tf.exp(teacher_top) * (teacher_top - student_top), axis=-1)
-    # 0 * (log 0 - log q) is 0 when the teacher's tail is empty.
-    kl_tail = tf.math.multiply_no_nan(teacher_tail - student_tail, tf.exp(teacher_tail))
-    return tf.reduce_mean(kl_top + kl_tail) * temperature**2
+    return top_k_kd_from(teacher_top_k(teacher_scores, temperature, top_k), student_scores, temperature)

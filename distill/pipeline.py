@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import tensorflow as tf
@@ -48,6 +48,8 @@ class EpochBatches:
         batch_size: sequences per batch; the last batch of every epoch may be smaller.
         seed: shuffling seed.
         shuffle: False keeps the input order in every epoch.
+        row_extras: arrays with one entry per row (e.g. the teacher's cached targets, distill.teacher_cache);
+            when given, every batch is `(inputs, targets, {name: rows of the array})`.
     """
 
     inputs: np.ndarray
@@ -55,6 +57,7 @@ class EpochBatches:
     batch_size: int
     seed: int
     shuffle: bool = True
+    row_extras: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -75,14 +78,21 @@ class EpochBatches:
         cardinality is unknown, so Keras keeps one iterator across epochs instead of restarting it.
         """
         inputs, targets = tf.constant(self.inputs), tf.constant(self.targets)
+        extras = {name: tf.constant(values) for name, values in self.row_extras.items()}
 
         def one_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
             return tf.data.Dataset.from_tensor_slices(self.order(epoch)).batch(self.batch_size)
 
+        def gather(rows: tf.Tensor) -> tuple:
+            batch = (tf.gather(inputs, rows), tf.gather(targets, rows))
+            if not extras:
+                return batch
+            return (*batch, {name: tf.gather(values, rows) for name, values in extras.items()})
+
         return (
             tf.data.Dataset.range(first_epoch, end_epoch)
             .flat_map(one_epoch)
-            .map(lambda rows: (tf.gather(inputs, rows), tf.gather(targets, rows)))
+            .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
             .prefetch(tf.data.AUTOTUNE)
         )
 

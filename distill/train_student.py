@@ -23,10 +23,13 @@ from distill import cli_flags
 from distill.dataset import SequenceDataset
 from distill.distiller import DistillConfig, Distiller
 from distill.model_io import check_model_folder, load_model
+from distill.pipeline import EpochBatches
 from distill.run_folder import owned_run_folder
+from distill.teacher_cache import load_or_build_teacher_cache
 from distill.train_teacher import item_counts, split_metrics, train_and_evaluate, training_sequences
 from distill.training import (
     TrainConfig,
+    is_chief,
     learning_curve,
     make_optimizer,
     make_strategy,
@@ -138,6 +141,19 @@ def _train_student(
         distiller = build_distiller(dataset, teacher, student_config, distill_config, train_config)
     write_vocab(write_dir / "vocab.tsv", dataset.vocab)
     start = time.time()
+    teacher_cache = None
+    if distill_config.uses_teacher_cache:
+
+        def teacher_cache(batches: EpochBatches) -> dict[str, np.ndarray]:
+            return load_or_build_teacher_cache(
+                teacher_dir,
+                teacher,
+                batches,
+                distill_config.kd_top_k,
+                distill_config.temperature,
+                write=is_chief(strategy),
+            )
+
     best, reports = train_and_evaluate(
         distiller,
         dataset,
@@ -146,6 +162,7 @@ def _train_student(
         write_dir,
         exclude_history,
         restore_dir=out_dir,
+        row_extras=teacher_cache,
     )
     teacher_params, student_params = parameter_report(teacher), parameter_report(best)
     heads = int(sum(np.prod(w.shape) for head in distiller.heads() for w in head.trainable_weights))
@@ -237,6 +254,7 @@ def main(argv: Sequence[str]) -> None:
             kd_top_k=FLAGS.kd_top_k,
             sampled=FLAGS.sampled_distillation,
             warm_start=FLAGS.warm_start,
+            cache_teacher=FLAGS.cache_teacher,
         )
         train_student(
             dataset,
@@ -308,6 +326,13 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
         False,
         "Large catalogues: the student's CE is its sampled softmax (the teacher's negative sampler) and KD "
         "is over the teacher's top --kd_top_k items only: neither scores the whole catalogue.",
+        **into,
+    )
+    flags.DEFINE_bool(
+        "cache_teacher",
+        True,
+        "With --kd_top_k: compute the frozen teacher's top-k targets and sequence vectors once and keep them "
+        "in <teacher>/distill_cache/ for every epoch and every later student of the same data.",
         **into,
     )
     flags.DEFINE_bool(

@@ -6,9 +6,10 @@ epochs, seconds), checkpoints/ for resume and logs/ for TensorBoard.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from distill.baselines import MarkovBaseline, PopularityBaseline, RecentItemsBas
 from distill.dataset import SequenceDataset
 from distill.evaluate import evaluate_scorer, model_scorer
 from distill.model_io import load_model, save_model
-from distill.pipeline import training_dataset
+from distill.pipeline import EpochBatches, training_dataset
 from distill.run_folder import owned_run_folder
 from distill.training import (
     TrainConfig,
@@ -112,11 +113,13 @@ def train_and_evaluate(
     out_dir: Path,
     exclude_history: bool,
     restore_dir: Path | None = None,
+    row_extras: Callable[[EpochBatches], Mapping[str, np.ndarray]] | None = None,
 ) -> tuple[keras.Model, dict]:
     """Fits a compiled model with validation early stopping, reloads the best one and evaluates it on test.
 
     `out_dir` is where this process writes; `restore_dir` (default `out_dir`) where it resumes from (a
     non-chief worker writes to its scratch folder and resumes from the chief's, see `distill.training.fit`).
+    `row_extras` gives per-row arrays that travel with the training batches (the distiller's teacher cache).
 
     Returns the best model and {"state", "valid", "test"} reports.
     """
@@ -131,6 +134,9 @@ def train_and_evaluate(
         )
 
     data = training_dataset(sequences, config.max_len, train_config.batch_size, train_config.seed)
+    if row_extras is not None:
+        batches = data.epoch_batches
+        data.epoch_batches = dataclasses.replace(batches, row_extras=row_extras(batches))
     state = fit(
         model, data, validate, lambda: save_model(deployable, out_dir), out_dir, train_config, restore_dir
     )

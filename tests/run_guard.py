@@ -75,7 +75,8 @@ class RunGuard:
             )
         for node in self.stale:
             terminalreporter.write_line(
-                f"run guard: {self.not_run_file} lists {node}, which is no longer collected: remove the entry",
+                f"run guard: {self.not_run_file} lists {node}, which is no longer collected: "
+                "remove the entry",
                 red=True,
             )
 

@@ -109,7 +109,9 @@ def test_stop_after_an_epoch_then_resume_matches_uninterrupted_run(tiny_dataset,
     _assert_same_results(resumed, uninterrupted)
 
 
-def test_learning_curve_has_an_epoch_each_and_a_resumed_run_continues_it(tiny_dataset, tmp_path: Path) -> None:
+def test_learning_curve_has_an_epoch_each_and_a_resumed_run_continues_it(
+    tiny_dataset, tmp_path: Path
+) -> None:
     first = _train_tiny(tiny_dataset, tmp_path, epochs=1)["models"][-1]
     resumed = _train_tiny(tiny_dataset, tmp_path, epochs=3)["models"][-1]
     curve = resumed["curve"]

@@ -1,0 +1,125 @@
+"""The frozen teacher's side of distillation, computed once per (teacher, training rows, k, temperature).
+
+At distillation time the teacher runs in inference mode, so what the losses need from it is a function of
+the training row alone: its top-k KD targets at every supervised position and its sequence vector.
+Recomputing them every step cost a teacher forward pass and a catalogue-wide scoring of every supervised
+position per epoch; here they are computed once, stored in the teacher's folder under a key that hashes the
+teacher's files and the training rows, and reused by every epoch and every student of a ladder. Only top-k
+KD can be cached (full-catalogue KD would store n_items floats per position).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from distill.losses import TeacherTopK, teacher_top_k
+from distill.model_io import CONFIG_FILE, WEIGHTS_FILE
+from distill.pipeline import EpochBatches
+from model.keras_setup import tf
+from model.sasrec import SASRec
+from runtime.atomic import atomic_path
+
+CACHE_FOLDER = "distill_cache"
+BUILD_BATCH = 256
+
+
+def supervised_mask(teacher: SASRec, targets: tf.Tensor) -> tf.Tensor | None:
+    """[batch, L] bool of the positions the losses supervise, or None for a readout (one row per sequence)."""
+    return tf.not_equal(targets, 0) if teacher.readout is None else None
+
+
+def live_teacher_targets(
+    teacher: SASRec, history: tf.Tensor, targets: tf.Tensor, top_k: int, temperature: float
+) -> tuple[TeacherTopK, tf.Tensor]:
+    """The teacher's top-k KD targets of every supervised row (in `tf.boolean_mask` order) and its sequence
+    vectors [batch, d], computed now in inference mode; no gradient flows into them."""
+    hidden = teacher.encode(history, training=False)
+    final = teacher.final_vector(hidden, history)
+    supervised = supervised_mask(teacher, targets)
+    rows = final if supervised is None else tf.boolean_mask(hidden, supervised)
+    scores = teacher.scores_after(rows, teacher.supervised_histories(history, supervised))
+    top = teacher_top_k(tf.stop_gradient(scores), temperature, top_k)
+    return top, tf.stop_gradient(final)
+
+
+def cached_teacher_targets(
+    teacher: SASRec, targets: tf.Tensor, cached: dict
+) -> tuple[TeacherTopK, tf.Tensor]:
+    """The same as `live_teacher_targets`, read from a batch of cache rows (`EpochBatches.row_extras`)."""
+    supervised = supervised_mask(teacher, targets)
+    if supervised is None:
+        pick = lambda values: values[:, 0]  # noqa: E731  (one stored position: the sequence's last)
+    else:
+        pick = lambda values: tf.boolean_mask(values, supervised)  # noqa: E731
+    top = TeacherTopK(pick(cached["log_probs"]), pick(cached["items"]), pick(cached["tail_log_prob"]))
+    return top, cached["final"]
+
+
+def build_teacher_cache(
+    teacher: SASRec, batches: EpochBatches, top_k: int, temperature: float
+) -> dict[str, np.ndarray]:
+    """Runs the teacher once over every training row; arrays with one entry per row of `batches`.
+
+    Positions are stored densely ([rows, L, k], or [rows, 1, k] for a readout) so that a batch picks its
+    supervised positions with the same mask, in the same order, as the live computation.
+    """
+    rows, length = batches.inputs.shape
+    positions = length if teacher.readout is None else 1
+    cache = {
+        "log_probs": np.zeros((rows, positions, top_k), np.float32),
+        "items": np.zeros((rows, positions, top_k), np.int32),
+        "tail_log_prob": np.zeros((rows, positions), np.float32),
+        "final": np.zeros((rows, teacher.config.hidden_dim), np.float32),
+    }
+    compute = tf.function(lambda h, t: live_teacher_targets(teacher, h, t, top_k, temperature))
+    for start in range(0, rows, BUILD_BATCH):
+        end = min(start + BUILD_BATCH, rows)
+        top, final = compute(batches.inputs[start:end], batches.targets[start:end])
+        mask = batches.targets[start:end] != 0 if positions > 1 else np.ones((end - start, 1), bool)
+        cache["log_probs"][start:end][mask] = top.log_probs.numpy()
+        cache["items"][start:end][mask] = top.items.numpy()
+        cache["tail_log_prob"][start:end][mask] = top.tail_log_prob.numpy()
+        cache["final"][start:end] = final.numpy()
+    return cache
+
+
+def cache_key(teacher_dir: Path, batches: EpochBatches, top_k: int, temperature: float) -> str:
+    """Hash of the teacher's files, the training rows, k and the temperature: any change is a new entry."""
+    digest = hashlib.sha256()
+    for name in (CONFIG_FILE, WEIGHTS_FILE):
+        digest.update((teacher_dir / name).read_bytes())
+    for array in (batches.inputs, batches.targets):
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update(f"top_k={top_k} temperature={temperature!r}".encode())
+    return digest.hexdigest()[:24]
+
+
+def load_or_build_teacher_cache(
+    teacher_dir: str | Path,
+    teacher: SASRec,
+    batches: EpochBatches,
+    top_k: int,
+    temperature: float,
+    write: bool = True,
+) -> dict[str, np.ndarray]:
+    """The cache of (teacher, rows, k, temperature) from `teacher_dir/distill_cache/`, built and stored on a
+    miss. `write=False` (a non-chief worker) builds without storing."""
+    teacher_dir = Path(teacher_dir)
+    path = teacher_dir / CACHE_FOLDER / f"{cache_key(teacher_dir, batches, top_k, temperature)}.npz"
+    if path.is_file():
+        with np.load(path) as stored:
+            cache = {name: stored[name] for name in stored.files}
+        if all(len(values) == len(batches.inputs) for values in cache.values()):
+            print(f"teacher cache: hit, {path}")
+            return cache
+    print(f"teacher cache: miss, running the teacher once over {len(batches.inputs)} training rows")
+    cache = build_teacher_cache(teacher, batches, top_k, temperature)
+    if write:
+        with atomic_path(path) as temporary:
+            np.savez(temporary, **cache)
+        print(f"teacher cache: stored {path.stat().st_size / 2**20:.1f} MiB at {path}")
+    return cache
