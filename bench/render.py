@@ -6,10 +6,12 @@ Every number in BENCHMARKS.md comes from a results file, which records the commi
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 
 from runtime.atomic import atomic_write_text
+from runtime.metrics import target_kind_summary
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -18,7 +20,7 @@ METRIC_KEYS = ("HR@10", "NDCG@10", "MRR@10", "HR@20", "NDCG@20", "MRR@20")
 
 
 def fmt(value, digits: int = 4) -> str:
-    if value is None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, float):
         return f"{value:.{digits}f}"
@@ -49,6 +51,20 @@ def target_line(name: str, value: float | None, threshold: float, comparison: st
     return f"- {name}: {value:.4f} {comparison} {threshold:.4f}: {'met' if met else 'MISSED'}{gap}"
 
 
+KIND_HEADER = list(target_kind_summary({}))
+KIND_NOTE = (
+    "Target kinds (evaluation.md): a repeat target occurs in the prefix given to the model (its last "
+    "max_len items); repeat and new HR@20 rank the whole catalogue; new excl. ranks new-item targets with "
+    "the history excluded (the `recommend` protocol, what an app shows). – : measured before the split "
+    "existed."
+)
+
+
+def kind_cells(entry: dict) -> list[str]:
+    """The target-kind columns of a results entry (repeat share, repeat/new/new-excluded numbers)."""
+    return [fmt(value) for value in target_kind_summary(entry).values()]
+
+
 def protocol(result: dict) -> str:
     if result.get("exclude_history"):
         return "full-catalogue ranking, items already in the history excluded"
@@ -70,9 +86,12 @@ def teacher_section(result: dict) -> list[str]:
         rows.append(
             [entry["name"], fmt(entry["params"])]
             + [fmt(entry["metrics"][key]) for key in METRIC_KEYS]
-            + [fmt(entry.get("metrics_tail", {}).get("HR@20")), fmt(entry.get("seconds_per_epoch"), 1)]
+            + [fmt(entry.get("metrics_tail", {}).get("HR@20"))]
+            + kind_cells(entry)
+            + [fmt(entry.get("seconds_per_epoch"), 1)]
         )
-    lines += table(["model", "params", *METRIC_KEYS, "tail HR@20", "s/epoch"], rows)
+    lines += table(["model", "params", *METRIC_KEYS, "tail HR@20", *KIND_HEADER, "s/epoch"], rows)
+    lines += [KIND_NOTE, ""]
     teacher = next(entry for entry in result["models"] if entry["role"] == "teacher")
     epochs = teacher.get("epochs")
     lines.append(
@@ -133,6 +152,7 @@ def student_section(result: dict) -> list[str]:
         "head HR@20",
         "tail HR@20",
         "tail MRR@20",
+        *KIND_HEADER,
         "s/epoch",
     ]
     rows = []
@@ -152,10 +172,12 @@ def student_section(result: dict) -> list[str]:
                 fmt(head.get("HR@20")),
                 fmt(tail.get("HR@20")),
                 fmt(tail.get("MRR@20")),
+                *kind_cells(entry),
                 fmt(entry.get("seconds_per_epoch"), 0),
             ]
         )
     lines += table(header, rows)
+    lines += [KIND_NOTE, ""]
     if "seconds_per_step" in result:
         timed = result["seconds_per_step"].items()
         steps = ", ".join(f"{name} {seconds * 1e3:.0f}" for name, seconds in timed)
@@ -233,6 +255,7 @@ def export_section(result: dict) -> list[str]:
                 fmt(entry["metrics"].get("NDCG@10")),
                 fmt(entry["metrics"].get("NDCG@20")),
                 fmt(entry["metrics"].get("HR@20")),
+                *kind_cells(entry),
                 f"{parity['max_rel_err']:.1e}" if parity.get("max_rel_err") is not None else "–",
                 fmt(parity.get("top10_agreement"), 3),
                 fmt(latency.get("p50"), 3),
@@ -247,6 +270,7 @@ def export_section(result: dict) -> list[str]:
         "NDCG@10",
         "NDCG@20",
         "HR@20",
+        *KIND_HEADER,
         "max rel err",
         "top-10 agree",
         "p50 ms",
@@ -254,6 +278,7 @@ def export_section(result: dict) -> list[str]:
         "flags",
     ]
     lines += table(header, rows)
+    lines += [KIND_NOTE, ""]
     by_key = {(entry["role"], entry["variant"]): entry for entry in result["models"]}
     teacher = by_key.get(("teacher", "fp32"))
     # Every int8 student the report did not flag: the target holds if one of them meets both lines.
