@@ -107,6 +107,60 @@ def teacher_section(result: dict) -> list[str]:
     return lines + [""]
 
 
+# Sequential rules as measured in /work/shared/reference/evaluation.md (HR@20, MRR@20): full ranking, and
+# new-item targets with the history excluded.
+RULES_REFERENCE = {
+    "tmall": ((0.4915, 0.1893), (0.0953, 0.0312)),
+    "retailrocket": ((0.5567, 0.2876), (0.3285, 0.1217)),
+}
+
+
+def baselines_section(result: dict) -> list[str]:
+    dataset = result["dataset"]
+    lines = [f"## Learn-nothing baselines: {dataset} ({result['split']}, {protocol(result)}, test split)", ""]
+    lines += provenance(result)
+    header = [
+        "model",
+        "repeat share",
+        "HR@20",
+        "MRR@20",
+        "NDCG@20",
+        "repeat HR@20",
+        "new HR@20",
+        "new MRR@20",
+        "new excl. HR@20",
+        "new excl. MRR@20",
+        "new excl. NDCG@20",
+    ]
+    rows = []
+    for entry in result["models"]:
+        new, excluded = entry["metrics_new"], entry["metrics_new_excluded"]
+        rows.append(
+            [entry["name"], fmt(target_kind_summary(entry)["repeat share"])]
+            + [fmt(entry["metrics"][key]) for key in ("HR@20", "MRR@20", "NDCG@20")]
+            + [fmt(entry["metrics_repeat"].get("HR@20")), fmt(new.get("HR@20")), fmt(new.get("MRR@20"))]
+            + [fmt(excluded.get(key)) for key in ("HR@20", "MRR@20", "NDCG@20")]
+        )
+    lines += table(header, rows)
+    lines += [
+        f"Fitted on the training sequences only; each sees the last {result['config']['max_len']} items of a "
+        f"prefix, as the preset's teacher does. {KIND_NOTE}",
+        "",
+    ]
+    rules = next((entry for entry in result["models"] if "rules" in entry["name"]), None)
+    if rules and dataset in RULES_REFERENCE:
+        (full_hr, full_mrr), (new_hr, new_mrr) = RULES_REFERENCE[dataset]
+        excluded = rules["metrics_new_excluded"]
+        measured = rules["metrics"]
+        lines.append(
+            f"- {rules['name']} against evaluation.md: full ranking HR@20 {fmt(measured['HR@20'])} vs "
+            f"{full_hr:.4f}, MRR@20 {fmt(measured['MRR@20'])} vs {full_mrr:.4f}; new-item targets with the "
+            f"history excluded HR@20 {fmt(excluded['HR@20'])} vs {new_hr:.4f}, MRR@20 "
+            f"{fmt(excluded['MRR@20'])} vs {new_mrr:.4f} (bench/NOTES.md says why they differ)"
+        )
+    return lines + [""]
+
+
 def sampled_section(result: dict) -> list[str]:
     dataset = result["dataset"]
     lines = [f"## Sampled vs full softmax: {dataset} teacher (test split)", ""]
@@ -390,6 +444,7 @@ def scaling_section(result: dict) -> list[str]:
 
 
 SECTIONS: list[tuple[str, Callable[[dict], list[str]]]] = [
+    ("baselines", baselines_section),
     ("teacher", teacher_section),
     ("student", student_section),
     ("table-rank", table_rank_section),
@@ -407,7 +462,7 @@ def render() -> str:
         "from their checkpoints), then re-render.",
         "",
     ]
-    for dataset in ("ml-1m", "tmall", "synthetic"):
+    for dataset in ("ml-1m", "tmall", "retailrocket", "synthetic"):
         for stage, section in SECTIONS:
             path = RESULTS_DIR / f"{dataset}-{stage}.json"
             if path.exists():

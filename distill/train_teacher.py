@@ -15,7 +15,13 @@ import numpy as np
 from absl import app, flags
 
 from distill import cli_flags
-from distill.baselines import MarkovBaseline, PopularityBaseline, RecentItemsBaseline
+from distill.baselines import (
+    MarkovBaseline,
+    PopularityBaseline,
+    RecentItemsBaseline,
+    SequentialRulesBaseline,
+    SessionKNNBaseline,
+)
 from distill.dataset import SequenceDataset
 from distill.evaluate import evaluate_scorer, model_scorer
 from distill.model_io import load_model, save_model
@@ -57,6 +63,8 @@ BASELINES = (
     ("most-popular", PopularityBaseline),
     ("markov", MarkovBaseline),
     ("recent-items", RecentItemsBaseline),
+    ("sequential-rules", SequentialRulesBaseline),
+    ("session-knn", SessionKNNBaseline),
 )
 
 
