@@ -3,6 +3,7 @@
     python -m bench.run --stage teacher --dataset tmall    # -> bench/results/tmall-teacher.json
     python -m bench.run --stage student --dataset tmall    # -> bench/results/tmall-student.json
     python -m bench.run --stage sampled --dataset tmall    # -> bench/results/tmall-sampled.json
+    python -m bench.run --stage baselines --dataset tmall  # -> bench/results/tmall-baselines.json
 
 Runs resume: a stage whose model folders already hold finished training only re-evaluates them, so a long run
 can be interrupted and the same command given again.
@@ -23,11 +24,12 @@ from distill.model_io import load_model
 from distill.pipeline import training_batches
 from distill.registry import load_dataset
 from distill.train_student import build_distiller, train_student
-from distill.train_teacher import item_counts, train_teacher, training_sequences
+from distill.train_teacher import evaluate_baselines, item_counts, train_teacher, training_sequences
 from distill.training import TrainConfig, make_optimizer
 from model.keras_setup import keras
 from model.sasrec import SASRec, SASRecConfig
 from runtime.atomic import atomic_write_text
+from runtime.metrics import head_item_mask
 from runtime.provenance import command_line, git_commit, machine_info
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -64,6 +66,18 @@ def run_teacher(name: str, runs_dir: Path, data_dir: str | None, epochs: int | N
     result = provenance(dataset, config.to_dict(), train_config.to_dict(), exclude_history)
     result["models"] = metrics["models"]
     result["parameters"] = metrics["parameters"]
+    return result
+
+
+def run_baselines(name: str, data_dir: str | None) -> dict:
+    """The teacher stage's learn-nothing baselines alone (minutes, no training): each sees the last max_len
+    items of a prefix, as the preset's teacher does, under the same protocol."""
+    dataset = load_dataset(name, data_dir=data_dir)
+    config, train_config = teacher_config(dataset, name)
+    exclude_history = name in EXCLUDE_HISTORY
+    head_mask = head_item_mask(dataset.train_sequences, dataset.n_items)
+    result = provenance(dataset, config.to_dict(), train_config.to_dict(), exclude_history)
+    result["models"] = evaluate_baselines(dataset, head_mask, exclude_history, config.max_len)
     return result
 
 
@@ -210,6 +224,8 @@ def main(argv: Sequence[str]) -> None:
         write_result(
             f"{FLAGS.dataset}-teacher", run_teacher(FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.epochs)
         )
+    elif FLAGS.stage == "baselines":
+        write_result(f"{FLAGS.dataset}-baselines", run_baselines(FLAGS.dataset, FLAGS.data_dir))
     elif FLAGS.stage == "sampled":
         result = run_sampled(FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.epochs, FLAGS.timed_steps)
         write_result(f"{FLAGS.dataset}-sampled", result)
@@ -221,7 +237,7 @@ if __name__ == "__main__":
     flags.DEFINE_enum(
         "stage",
         "teacher",
-        ["teacher", "student", "sampled"],
+        ["teacher", "student", "sampled", "baselines"],
         "Which benchmark stage to run (sampled needs the teacher stage's model).",
     )
     flags.DEFINE_enum("dataset", "tmall", sorted(TEACHERS), "Benchmark dataset.")

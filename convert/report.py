@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from runtime.atomic import atomic_write_text  # noqa: E402
+from runtime.metrics import target_kind_summary  # noqa: E402
 
 MIN_TOP10_AGREEMENT = 0.9
 MAX_NDCG_DROP = 0.05
@@ -55,22 +56,26 @@ def _markdown(report: dict) -> str:
         "",
         f"Metrics: full-catalogue ranking{EXCLUDED if report.get('exclude_history') else ''} over the test "
         "split, computed by running each flatbuffer in LiteRT. "
+        "Target kinds (against the last max_len items the model is given): repeat and new HR@20 rank the "
+        "whole catalogue; new excl. ranks new-item targets with the history excluded, as `recommend` does. "
         "Parity: `score` against the Keras model it was converted from (the QAT model for qat_int8). "
         "Latency: `recommend` at 1 thread.",
         "",
         "| model | bytes | params | builtin | "
         + " | ".join(TABLE_KEYS)
-        + " | NDCG@10 head | NDCG@10 tail | max rel err | top-10 agr. | p50 ms | p95 ms | flags |",
-        "|---" * (len(TABLE_KEYS) + 11) + "|",
+        + " | NDCG@10 head | NDCG@10 tail | repeat share | repeat HR@20 | new HR@20 | new excl. HR@20 "
+        "| new excl. MRR@20 | max rel err | top-10 agr. | p50 ms | p95 ms | flags |",
+        "|---" * (len(TABLE_KEYS) + 16) + "|",
     ]
     for entry in report["models"]:
         metrics = " | ".join(f"{entry['metrics'][key]:.4f}" for key in TABLE_KEYS)
         head = entry["metrics_head"].get("NDCG@10", float("nan"))
         tail = entry["metrics_tail"].get("NDCG@10", float("nan"))
+        kinds = " | ".join(f"{value:.4f}" for value in target_kind_summary(entry).values())
         lines.append(
             f"| {entry['name']} | {entry['bytes']:,} | {entry['params']:,} "
             f"| {'yes' if entry['builtin_only'] else 'NO'}"
-            f" | {metrics} | {head:.4f} | {tail:.4f} | {entry['parity']['max_rel_err']:.2e}"
+            f" | {metrics} | {head:.4f} | {tail:.4f} | {kinds} | {entry['parity']['max_rel_err']:.2e}"
             f" | {entry['parity']['top10_agreement']:.3f} | {entry['latency_ms']['p50']:.3f}"
             f" | {entry['latency_ms']['p95']:.3f} | {'; '.join(entry['flags']) or '-'} |"
         )

@@ -54,7 +54,7 @@ from runtime.atomic import atomic_write_bytes, staged_folder  # noqa: E402
 from runtime.bench import benchmark_in_fresh_process  # noqa: E402
 from runtime.evaluate import evaluate_model  # noqa: E402
 from runtime.litert import Recommender  # noqa: E402
-from runtime.metrics import head_item_mask  # noqa: E402
+from runtime.metrics import TARGET_KIND_KEYS, head_item_mask  # noqa: E402
 from runtime.provenance import command_line, git_commit, machine_info  # noqa: E402
 from runtime.sidecar import ArtifactError, load_artifact, write_sidecar  # noqa: E402
 from runtime.vocab import write_vocab  # noqa: E402
@@ -188,7 +188,11 @@ def export_variant(
         keras_scores(keras_model, histories), litert_scores(recommender, histories), histories
     )
     latency = benchmark_in_fresh_process(path, config.bench_runs, config.bench_warmup)
-    fields["metrics"] = evaluation["metrics"]
+    # `excludes_history` says what `recommend` does; `metrics_protocol` how `metrics` were ranked.
+    target_kinds = {key: evaluation[key] for key in TARGET_KIND_KEYS}
+    fields.update(
+        metrics=evaluation["metrics"], metrics_protocol=evaluation["metrics_protocol"], **target_kinds
+    )
     write_sidecar(path, fields)
     print(
         f"{path.name}: {path.stat().st_size:,} bytes, "
@@ -205,9 +209,11 @@ def export_variant(
         "ops": ops,
         "quantization": conversion.quantization,
         "notes": [f"{role}_{variant}: {note}" for note in conversion.notes],
+        "metrics_protocol": evaluation["metrics_protocol"],
         "metrics": evaluation["metrics"],
         "metrics_head": evaluation.get("metrics_head", {}),
         "metrics_tail": evaluation.get("metrics_tail", {}),
+        **target_kinds,
         "n_eval_examples": evaluation["n_examples"],
         "parity": parity,
         "latency_ms": {"p50": latency["p50_ms"], "p95": latency["p95_ms"]},

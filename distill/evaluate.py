@@ -8,7 +8,7 @@ import numpy as np
 
 from model.keras_setup import tf
 from runtime.history import encode_batch
-from runtime.metrics import evaluation_report, ranking_metrics, target_ranks, top_k_items
+from runtime.metrics import RankingPass, top_k_items
 
 Scorer = Callable[[Sequence[np.ndarray]], np.ndarray]
 
@@ -22,6 +22,12 @@ def model_scorer(model, max_len: int) -> Scorer:
     return lambda prefixes: predict(encode_batch(prefixes, max_len)).numpy()
 
 
+def model_input(prefix: np.ndarray, max_len: int | None) -> np.ndarray:
+    """The part of a prefix a model of input length `max_len` sees (its last max_len items; all if None)."""
+    prefix = np.asarray(prefix)
+    return prefix if max_len is None else prefix[-max_len:]
+
+
 def evaluate_scorer(
     scorer: Scorer,
     prefixes: Sequence[np.ndarray],
@@ -29,27 +35,28 @@ def evaluate_scorer(
     head_mask: np.ndarray | None,
     batch_size: int = 256,
     exclude_history: bool = False,
+    max_len: int | None = None,
 ) -> dict:
-    """HR/NDCG/MRR@{5,10,20} overall, head and tail, and coverage@10 (see runtime.metrics.evaluation_report).
+    """HR/NDCG/MRR@{5,10,20} overall, head and tail, by target kind, and coverage@10
+    (see runtime.metrics.RankingPass.report).
 
-    With `exclude_history` the report also carries `metrics_all_items`, the overall metrics of the same scores
-    with nothing excluded, so both protocols come from one scoring pass. Batches keep memory at
-    batch_size x n_items floats, so 40k-item catalogues evaluate in a few hundred MB.
+    Args:
+        scorer: prefixes -> scores `[batch, n_items + 1]`.
+        prefixes, targets: the examples (internal ids, oldest first).
+        head_mask: bool `[n_items + 1]` or None.
+        batch_size: examples per scoring call; memory stays at batch_size x n_items floats.
+        exclude_history: rank "metrics" (and head/tail, coverage) with the history excluded; the report then
+            also carries `metrics_all_items` (nothing excluded), both from one scoring pass.
+        max_len: the model's input length: the scorer sees, and repeat targets and the excluded history are
+            defined against, the last max_len items of each prefix (as `recommend` excludes). None: all.
     """
-    ranks, all_item_ranks, top_items = [], [], []
+    ranking, top_items = RankingPass(), []
     for start in range(0, len(prefixes), batch_size):
-        batch_prefixes = prefixes[start : start + batch_size]
+        batch_prefixes = [model_input(prefix, max_len) for prefix in prefixes[start : start + batch_size]]
         batch_targets = targets[start : start + batch_size]
         scores = scorer(batch_prefixes)
-        histories = batch_prefixes if exclude_history else None
-        ranks.append(target_ranks(scores, batch_targets, histories))
-        if exclude_history:
-            all_item_ranks.append(target_ranks(scores, batch_targets, None))
-        top_items.append(top_k_items(scores, 10, histories))
-    if not ranks:
+        ranking.add(scores, batch_targets, batch_prefixes)
+        top_items.append(top_k_items(scores, 10, batch_prefixes if exclude_history else None))
+    if not top_items:
         raise ValueError("nothing to evaluate: the split has no examples")
-    report = evaluation_report(np.concatenate(ranks), targets, head_mask, np.concatenate(top_items))
-    report["exclude_history"] = exclude_history
-    if exclude_history:
-        report["metrics_all_items"] = ranking_metrics(np.concatenate(all_item_ranks))
-    return report
+    return ranking.report(targets, head_mask, exclude_history, np.concatenate(top_items))

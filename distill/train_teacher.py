@@ -16,7 +16,13 @@ import numpy as np
 from absl import app, flags
 
 from distill import cli_flags
-from distill.baselines import MarkovBaseline, PopularityBaseline, RecentItemsBaseline
+from distill.baselines import (
+    MarkovBaseline,
+    PopularityBaseline,
+    RecentItemsBaseline,
+    SequentialRulesBaseline,
+    SessionKNNBaseline,
+)
 from distill.dataset import SequenceDataset
 from distill.evaluate import evaluate_scorer, model_scorer
 from distill.model_io import load_model, save_model
@@ -35,7 +41,7 @@ from model.keras_setup import keras, tf
 from model.parameters import parameter_report
 from model.sasrec import SASRec, SASRecConfig
 from runtime.atomic import atomic_write_text
-from runtime.metrics import head_item_mask
+from runtime.metrics import TARGET_KIND_KEYS, head_item_mask
 from runtime.vocab import write_vocab
 
 
@@ -56,49 +62,54 @@ def training_sequences(dataset: SequenceDataset, config: SASRecConfig) -> list[n
     return list(dataset.train_sequences)
 
 
-def evaluate_baselines(dataset: SequenceDataset, head_mask: np.ndarray, exclude_history: bool) -> list[dict]:
+BASELINES = (
+    ("most-popular", PopularityBaseline),
+    ("markov", MarkovBaseline),
+    ("recent-items", RecentItemsBaseline),
+    ("sequential-rules", SequentialRulesBaseline),
+    ("session-knn", SessionKNNBaseline),
+)
+
+
+def evaluate_baselines(
+    dataset: SequenceDataset, head_mask: np.ndarray, exclude_history: bool, max_len: int | None
+) -> list[dict]:
+    """Fits every learn-nothing baseline on the training sequences only and evaluates it on validation and
+    test, seeing the same last `max_len` items of each prefix as the model it is compared with."""
     entries = []
-    baselines = (
-        ("most-popular", PopularityBaseline()),
-        ("markov", MarkovBaseline()),
-        ("recent-items", RecentItemsBaseline()),
-    )
-    for name, baseline in baselines:
-        baseline.fit(dataset.train_sequences, dataset.n_items)
-        report = evaluate_scorer(
-            baseline.score,
-            dataset.test_prefixes,
-            dataset.test_targets,
-            head_mask,
-            exclude_history=exclude_history,
-        )
-        valid = evaluate_scorer(
-            baseline.score,
-            dataset.valid_prefixes,
-            dataset.valid_targets,
-            head_mask,
-            exclude_history=exclude_history,
-        )
+    for name, baseline_class in BASELINES:
+        baseline = baseline_class().fit(dataset.train_sequences, dataset.n_items)
+        reports = {
+            split: evaluate_scorer(
+                baseline.score, prefixes, targets, head_mask, exclude_history=exclude_history, max_len=max_len
+            )
+            for split, prefixes, targets in (
+                ("test", dataset.test_prefixes, dataset.test_targets),
+                ("valid", dataset.valid_prefixes, dataset.valid_targets),
+            )
+        }
         entries.append(
             {
                 "name": name,
                 "role": "baseline",
                 "params": 0,
-                **split_metrics(report),
-                "valid_metrics": valid["metrics"],
+                **split_metrics(reports["test"]),
+                "valid_metrics": reports["valid"]["metrics"],
             }
         )
     return entries
 
 
 def split_metrics(report: dict) -> dict:
-    """The metrics of a results entry; `metrics_all_items` (nothing excluded) when the report ranked with the
-    history excluded."""
+    """The metrics of a results entry: overall/head/tail under `metrics_protocol`, the target-kind split, and
+    `metrics_all_items` (nothing excluded) when the report ranked with the history excluded."""
     entry = {
+        "metrics_protocol": report["metrics_protocol"],
         "metrics": report["metrics"],
         "metrics_head": report.get("metrics_head", {}),
         "metrics_tail": report.get("metrics_tail", {}),
         "coverage@10": report.get("coverage@10"),
+        **{key: report[key] for key in TARGET_KIND_KEYS},
     }
     if "metrics_all_items" in report:
         entry["metrics_all_items"] = report["metrics_all_items"]
@@ -128,10 +139,13 @@ def train_and_evaluate(
     deployable = model if isinstance(model, SASRec) else model.student
     scorer = model_scorer(deployable, config.max_len)
 
-    def validate() -> dict:
+    def evaluate(scorer, prefixes: Sequence[np.ndarray], targets: np.ndarray) -> dict:
         return evaluate_scorer(
-            scorer, dataset.valid_prefixes, dataset.valid_targets, head_mask, exclude_history=exclude_history
+            scorer, prefixes, targets, head_mask, exclude_history=exclude_history, max_len=config.max_len
         )
+
+    def validate() -> dict:
+        return evaluate(scorer, dataset.valid_prefixes, dataset.valid_targets)
 
     data = training_dataset(sequences, config.max_len, train_config.batch_size, train_config.seed)
     if row_extras is not None:
@@ -142,12 +156,8 @@ def train_and_evaluate(
     )
     best = load_model(out_dir)
     best_scorer = model_scorer(best, config.max_len)
-    test = evaluate_scorer(
-        best_scorer, dataset.test_prefixes, dataset.test_targets, head_mask, exclude_history=exclude_history
-    )
-    valid = state.get("best_valid") or evaluate_scorer(
-        best_scorer, dataset.valid_prefixes, dataset.valid_targets, head_mask, exclude_history=exclude_history
-    )
+    test = evaluate(best_scorer, dataset.test_prefixes, dataset.test_targets)
+    valid = state.get("best_valid") or evaluate(best_scorer, dataset.valid_prefixes, dataset.valid_targets)
     return best, {"state": state, "valid": valid, "test": test}
 
 
@@ -221,7 +231,9 @@ def _train_teacher(
         **learning_curve(state),
     }
     head_mask = head_item_mask(dataset.train_sequences, dataset.n_items)
-    baselines = evaluate_baselines(dataset, head_mask, exclude_history) if with_baselines else []
+    baselines = (
+        evaluate_baselines(dataset, head_mask, exclude_history, config.max_len) if with_baselines else []
+    )
     metrics = {
         "dataset": dataset.name,
         "split": dataset.split,

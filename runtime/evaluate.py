@@ -19,10 +19,10 @@ from runtime.atomic import OutputPathError, atomic_write_text, check_output_file
 from runtime.history import HistoryError, encode_history
 from runtime.litert import Recommender, max_threads
 from runtime.metrics import (
+    RankingPass,
     coverage_at_k,
     evaluation_report,
     sampled_target_ranks,
-    target_ranks,
     top_k_items,
 )
 from runtime.sidecar import ArtifactError
@@ -114,13 +114,15 @@ def evaluate_model(
         prefixes: internal ids per example, oldest first (truncated to max_len for the model).
         targets: `[n_examples]` internal ids.
         head_mask: bool `[n_items + 1]` (`runtime.metrics.head_item_mask`) for the head/tail split, or None.
-        exclude_history: the optional "exclude seen" protocol (full prefix items other than the target).
+        exclude_history: rank with the history excluded, as `recommend` does: every item of the history the
+            model is given (the last max_len items of the prefix) leaves the ranking, the target included.
         protocol: "full" ranking (default) or the paper's "sampled" protocol with `n_negatives` negatives.
         n_negatives, seed: for the sampled protocol only.
 
     Returns:
-        `runtime.metrics.evaluation_report` plus "coverage@10" (of the top-10 with the model's input history
-        excluded, as `recommend` shows it), "protocol" and "exclude_history".
+        `runtime.metrics.RankingPass.report` (overall/head/tail under "metrics_protocol", the target-kind
+        split against the model's input history, "exclude_history") plus "coverage@10" (of the top-10 with the
+        model's input history excluded, as `recommend` shows it) and "protocol".
     """
     targets = np.asarray(targets, dtype=np.int64)
     if len(prefixes) != len(targets):
@@ -128,7 +130,8 @@ def evaluate_model(
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     coverage_k = min(COVERAGE_K, recommender.n_items)
-    ranks = np.empty(len(targets), dtype=np.int64)
+    ranking = RankingPass()
+    sampled_ranks = np.empty(len(targets), dtype=np.int64)
     top_items = np.empty((len(targets), coverage_k), dtype=np.int64)
     for start in range(0, len(targets), CHUNK_SIZE):
         chunk = slice(start, start + CHUNK_SIZE)
@@ -137,27 +140,39 @@ def evaluate_model(
             encode_history(prefix, recommender.max_len, recommender.n_items) for prefix in chunk_prefixes
         ]
         scores = np.stack([recommender.score(history) for history in histories])
-        if protocol == "full":
-            ranks[chunk] = target_ranks(scores, targets[chunk], chunk_prefixes if exclude_history else None)
-        else:
-            ranks[chunk] = sampled_target_ranks(
+        ranking.add(scores, targets[chunk], histories)
+        if protocol == "sampled":
+            sampled_ranks[chunk] = sampled_target_ranks(
                 scores, targets[chunk], chunk_prefixes, n_negatives, seed=seed + start
             )
         top_items[chunk] = top_k_items(scores, coverage_k, histories)
-    report = evaluation_report(ranks, targets, head_mask)
+    if protocol == "full":
+        report = ranking.report(targets, head_mask, exclude_history)
+    else:
+        report = evaluation_report(sampled_ranks, targets, head_mask) | ranking.target_kinds()
+        report["metrics_protocol"] = f"sampled_{n_negatives}"
+        report["exclude_history"] = True
     report["coverage@10"] = coverage_at_k(top_items, recommender.n_items)
     report["protocol"] = "full" if protocol == "full" else f"sampled_{n_negatives}"
-    report["exclude_history"] = exclude_history if protocol == "full" else True
     return report
 
 
 def format_report(model_name: str, report: dict) -> str:
-    """One column per split that has examples: all, head, tail."""
-    headers = {"metrics": "all", "metrics_head": "head", "metrics_tail": "tail"}
+    """One column per split that has examples: all, head, tail, repeat and new targets (full ranking), new
+    targets with the history excluded (what `recommend` shows)."""
+    headers = {
+        "metrics": "all",
+        "metrics_head": "head",
+        "metrics_tail": "tail",
+        "metrics_repeat": "repeat",
+        "metrics_new": "new",
+        "metrics_new_excluded": "new-excl",
+    }
     columns = [column for column in headers if report.get(column)]
     lines = [
         f"{report['protocol']} evaluation of {model_name} on {report['n_examples']} examples "
-        f"(exclude_history={report['exclude_history']})",
+        f"(exclude_history={report['exclude_history']}; {report['n_repeat']} repeat and "
+        f"{report['n_new']} new targets; repeat/new rank the whole catalogue)",
         f"{'metric':<12}" + "".join(f"{headers[column]:>10}" for column in columns),
     ]
     for name in report["metrics"]:
@@ -173,7 +188,11 @@ def define_flags() -> None:
     flags.DEFINE_enum("ids", "original", list(ID_KINDS), "Id space of the test file.")
     flags.DEFINE_enum("protocol", "full", list(PROTOCOLS), "Full ranking, or the SASRec sampled protocol.")
     flags.DEFINE_integer("n_negatives", 100, "Negatives per example for --protocol sampled.", lower_bound=1)
-    flags.DEFINE_bool("exclude_history", False, "Full ranking without the prefix items (exclude seen).")
+    flags.DEFINE_bool(
+        "exclude_history",
+        False,
+        "Rank without the model's input history, as recommend does (a target in the history is a miss).",
+    )
     flags.DEFINE_integer("seed", 0, "Seed of the sampled negatives.")
     flags.DEFINE_integer(
         "num_threads", 1, "CPU threads for the LiteRT interpreter.", lower_bound=1, upper_bound=max_threads()

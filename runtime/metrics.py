@@ -2,6 +2,8 @@
 
 Default protocol: full ranking over the whole catalogue, nothing excluded. Excluding already-seen items and
 the SASRec paper's sampled-100 protocol are separate, explicitly named options, never mixed into the default.
+Every report is also split by target kind (/work/shared/reference/evaluation.md): a *repeat* target occurs in
+the history given to the model, a *new* one does not.
 """
 
 from collections.abc import Sequence
@@ -10,6 +12,13 @@ import numpy as np
 
 KS = (5, 10, 20)
 PADDING_ID = 0
+# Under the history-excluded protocol a target that is in the history is removed with the rest of it (as the
+# `recommend` signature does), so no cut-off can reach it: its rank lies past every K.
+EXCLUDED_TARGET_RANK = np.iinfo(np.int64).max
+FULL = "full"
+HISTORY_EXCLUDED = "history_excluded"
+# The keys of `target_kind_report`, copied as they are into every results entry.
+TARGET_KIND_KEYS = ("n_repeat", "n_new", "metrics_repeat", "metrics_new", "metrics_new_excluded")
 
 
 def _check_scores_and_targets(scores: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -56,8 +65,10 @@ def target_ranks(
     Args:
         scores: `[batch, n_items + 1]`, column i = item i; column 0 (padding) never counts.
         targets: `[batch]` internal ids in 1..n_items.
-        histories: optional "exclude seen" protocol: items in row b's history (other than its target) are
-            removed from the competition. Off by default.
+        histories: optional history-excluded protocol (what `recommend` shows): every item in row b's history
+            is removed from the ranking, its target included, so a target in the history is a miss
+            (`EXCLUDED_TARGET_RANK`). Pass the history the model was given (its last max_len items). Off by
+            default.
 
     Returns:
         int64 `[batch]`.
@@ -67,11 +78,20 @@ def target_ranks(
     beats_target = scores >= scores[rows, targets][:, None]
     beats_target[rows, targets] = False
     beats_target[:, PADDING_ID] = False
-    if histories is not None:
-        seen = _seen_mask(histories, scores.shape[1])
-        seen[rows, targets] = False
-        beats_target &= ~seen
-    return beats_target.sum(axis=1)
+    if histories is None:
+        return beats_target.sum(axis=1)
+    seen = _seen_mask(histories, scores.shape[1])
+    ranks = (beats_target & ~seen).sum(axis=1)
+    return np.where(seen[rows, targets], EXCLUDED_TARGET_RANK, ranks)
+
+
+def repeat_targets(targets: np.ndarray, histories: Sequence[np.ndarray]) -> np.ndarray:
+    """bool `[batch]`: True where the target occurs in its row's history (a repeat target)."""
+    targets = np.asarray(targets, dtype=np.int64)
+    if len(histories) != targets.size:
+        raise ValueError(f"got {len(histories)} histories but {targets.size} targets; give one history each")
+    pairs = zip(histories, targets, strict=True)
+    return np.fromiter((np.any(np.asarray(h) == t) for h, t in pairs), dtype=bool, count=targets.size)
 
 
 def ranking_metrics(ranks: np.ndarray, ks: Sequence[int] = KS) -> dict[str, float]:
@@ -202,6 +222,99 @@ def evaluation_report(
             raise ValueError("coverage@10 needs the catalogue size: pass head_mask along with top_items")
         report["coverage@10"] = coverage_at_k(np.asarray(top_items)[:, :10], len(head_mask) - 1)
     return report
+
+
+def target_kind_report(full_ranks: np.ndarray, excluded_ranks: np.ndarray, is_repeat: np.ndarray) -> dict:
+    """Metrics split by target kind, so that what a model earns on repeats and on new items is seen apart.
+
+    The split is exact: overall full-ranking metrics = (n_repeat * metrics_repeat + n_new * metrics_new) / n,
+    and overall history-excluded metrics = n_new * metrics_new_excluded / n (every repeat target is a miss).
+
+    Args:
+        full_ranks: `[batch]` ranks with nothing excluded.
+        excluded_ranks: `[batch]` ranks with the history excluded (`target_ranks(..., histories)`).
+        is_repeat: bool `[batch]` from `repeat_targets`.
+
+    Returns:
+        {"n_repeat", "n_new", "metrics_repeat", "metrics_new" (full ranking), "metrics_new_excluded"}; a kind
+        with no example gets an empty metrics dict.
+    """
+    full_ranks, excluded_ranks = np.asarray(full_ranks), np.asarray(excluded_ranks)
+    is_repeat = np.asarray(is_repeat, dtype=bool)
+    if not full_ranks.shape == excluded_ranks.shape == is_repeat.shape:
+        raise ValueError(
+            f"full_ranks {full_ranks.shape}, excluded_ranks {excluded_ranks.shape} and is_repeat "
+            f"{is_repeat.shape} must describe the same examples"
+        )
+
+    def metrics_of(ranks: np.ndarray) -> dict[str, float]:
+        return ranking_metrics(ranks) if ranks.size else {}
+
+    return {
+        "n_repeat": int(is_repeat.sum()),
+        "n_new": int((~is_repeat).sum()),
+        "metrics_repeat": metrics_of(full_ranks[is_repeat]),
+        "metrics_new": metrics_of(full_ranks[~is_repeat]),
+        "metrics_new_excluded": metrics_of(excluded_ranks[~is_repeat]),
+    }
+
+
+def target_kind_summary(entry: dict) -> dict[str, float]:
+    """The target-kind cells every results table shows: repeat share, repeat HR@20, new HR@20 (full ranking),
+    new-excluded HR@20 and MRR@20 (the `recommend` protocol); NaN where an entry has no such number (a kind
+    with no example, or a results file written before the split existed)."""
+    nan = float("nan")
+    n_repeat, n_new = entry.get("n_repeat", 0), entry.get("n_new", 0)
+    return {
+        "repeat share": n_repeat / (n_repeat + n_new) if n_repeat + n_new else nan,
+        "repeat HR@20": entry.get("metrics_repeat", {}).get("HR@20", nan),
+        "new HR@20": entry.get("metrics_new", {}).get("HR@20", nan),
+        "new excl. HR@20": entry.get("metrics_new_excluded", {}).get("HR@20", nan),
+        "new excl. MRR@20": entry.get("metrics_new_excluded", {}).get("MRR@20", nan),
+    }
+
+
+class RankingPass:
+    """The ranks of one scoring pass under both protocols, batch by batch, so that every number of a report
+    (overall, head/tail, target kinds, either protocol) comes from the same scores."""
+
+    def __init__(self) -> None:
+        self._full: list[np.ndarray] = []
+        self._excluded: list[np.ndarray] = []
+        self._repeat: list[np.ndarray] = []
+
+    def add(self, scores: np.ndarray, targets: np.ndarray, histories: Sequence[np.ndarray]) -> None:
+        """Ranks one batch; `histories` are what the model was given (its last max_len items)."""
+        self._full.append(target_ranks(scores, targets))
+        self._excluded.append(target_ranks(scores, targets, histories))
+        self._repeat.append(repeat_targets(targets, histories))
+
+    def ranks(self, exclude_history: bool) -> np.ndarray:
+        """int64 `[n_examples]` ranks under the history-excluded or the full protocol."""
+        if not self._full:
+            raise ValueError("nothing to evaluate: the split has no examples")
+        return np.concatenate(self._excluded if exclude_history else self._full)
+
+    def target_kinds(self) -> dict:
+        """`target_kind_report` of every batch added so far."""
+        return target_kind_report(self.ranks(False), self.ranks(True), np.concatenate(self._repeat))
+
+    def report(
+        self,
+        targets: np.ndarray,
+        head_mask: np.ndarray | None,
+        exclude_history: bool,
+        top_items: np.ndarray | None = None,
+    ) -> dict:
+        """`evaluation_report` under the chosen protocol, the target-kind split, "metrics_protocol" and
+        "exclude_history"; with `exclude_history`, also "metrics_all_items" (the full-ranking overall)."""
+        report = evaluation_report(self.ranks(exclude_history), targets, head_mask, top_items)
+        report.update(self.target_kinds())
+        report["metrics_protocol"] = HISTORY_EXCLUDED if exclude_history else FULL
+        report["exclude_history"] = exclude_history
+        if exclude_history:
+            report["metrics_all_items"] = ranking_metrics(self.ranks(False))
+        return report
 
 
 def sampled_target_ranks(

@@ -79,8 +79,8 @@ def test_student_stage_trains_each_variant_and_times_their_steps(tmp_path):
 
 
 def test_exclude_seen_preset_reports_both_protocols(tmp_path):
-    """A dataset in EXCLUDE_HISTORY selects and scores its models with seen items excluded; the teacher also
-    carries its full-ranking metrics, which excluding items can only lower."""
+    """A dataset in EXCLUDE_HISTORY selects and scores its models with seen items excluded; every entry also
+    carries its full-ranking metrics, and the target-kind split adds up to both."""
     backbone, train_config = TINY_TEACHER
     tables = {name: {"tt_rank": 2, "stp_factor": 2} for name in ("main", "high")}
     with pytest.MonkeyPatch.context() as patch:
@@ -92,9 +92,17 @@ def test_exclude_seen_preset_reports_both_protocols(tmp_path):
         students = run.run_students("synthetic", tmp_path, None, ["student-scratch"])
     assert result["exclude_history"] and students["exclude_history"]
     teacher = next(entry for entry in result["models"] if entry["role"] == "teacher")
-    for key in ("HR@10", "NDCG@20", "MRR@20"):
-        assert teacher["metrics"][key] >= teacher["metrics_all_items"][key]
-    assert teacher["metrics"]["HR@20"] > teacher["metrics_all_items"]["HR@20"]
+    for entry in result["models"]:
+        assert entry["metrics_protocol"] == "history_excluded"
+        n_repeat, n_new = entry["n_repeat"], entry["n_new"]
+        for key in ("HR@10", "NDCG@20", "MRR@20"):
+            repeat = entry["metrics_repeat"].get(key, 0.0)
+            full = (n_repeat * repeat + n_new * entry["metrics_new"][key]) / (n_repeat + n_new)
+            assert entry["metrics_all_items"][key] == pytest.approx(full)
+            excluded = n_new * entry["metrics_new_excluded"][key] / (n_repeat + n_new)
+            assert entry["metrics"][key] == pytest.approx(excluded)
+    # Excluding the history only removes competitors of a new-item target.
+    assert teacher["metrics_new_excluded"]["HR@20"] >= teacher["metrics_new"]["HR@20"]
     student_metrics = json.loads((tmp_path / "synthetic" / "student-scratch" / "metrics.json").read_text())
     assert student_metrics["exclude_history"] is True
     text = "\n".join(teacher_section(result))

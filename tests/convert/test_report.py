@@ -18,6 +18,11 @@ def entry(variant: str, ndcg: float, agreement: float = 1.0, max_rel_err: float 
         "metrics": {"HR@10": 0.5, "NDCG@10": ndcg, "MRR@10": 0.2, "HR@20": 0.6, "NDCG@20": 0.4},
         "metrics_head": {"NDCG@10": ndcg},
         "metrics_tail": {},
+        "n_repeat": 1,
+        "n_new": 3,
+        "metrics_repeat": {"HR@20": 1.0},
+        "metrics_new": {"HR@20": 0.4667},
+        "metrics_new_excluded": {"HR@20": 0.25, "MRR@20": 0.125},
         "parity": {"max_rel_err": max_rel_err, "top10_agreement": agreement},
         "latency_ms": {"p50": 0.1, "p95": 0.2},
         "flags": [],
@@ -51,7 +56,9 @@ def test_writes_json_markdown_and_plots(tmp_path):
     assert json.loads((tmp_path / "report.json").read_text()) == report
     markdown = (tmp_path / "report.md").read_text()
     assert "student_dynamic_int8" in markdown and "NDCG@10 below" in markdown
-    assert "history excluded" not in markdown
+    assert "already in the history excluded" not in markdown
+    # Repeat share 1/4, repeat / new / new-excluded HR@20, new-excluded MRR@20.
+    assert "| 0.2500 | 1.0000 | 0.4667 | 0.2500 | 0.1250 |" in markdown
     write_report(report | {"exclude_history": True}, tmp_path)
     assert (
         "full-catalogue ranking with items already in the history excluded"

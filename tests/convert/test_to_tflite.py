@@ -126,12 +126,13 @@ def test_exclude_history_reaches_the_litert_metrics(tmp_path):
     saved = save_export_module(model, 5, tmp_path / "saved")
     write_vocab(tmp_path / VOCAB_FILE, dataset.vocab)
     config = ExportConfig(out=tmp_path, top_k=5, parity_examples=3, bench_runs=2, bench_warmup=0)
-    metrics = {
-        exclude: export_variant(
+    entries, sidecars = {}, {}
+    for exclude in (False, True):
+        entries[exclude] = export_variant(
             model, saved, "fp32", "teacher", dataset, replace(config, exclude_history=exclude), params=0
-        )["metrics"]
-        for exclude in (False, True)
-    }
+        )
+        sidecars[exclude] = load_artifact(tmp_path / "teacher_fp32.tflite")[0]
+    metrics = {exclude: entry["metrics"] for exclude, entry in entries.items()}
     expected = evaluate_model(
         Recommender(tmp_path / "teacher_fp32.tflite"),
         dataset.test_prefixes,
@@ -140,7 +141,14 @@ def test_exclude_history_reaches_the_litert_metrics(tmp_path):
     )["metrics"]
     assert metrics[True] == pytest.approx(expected)
     assert metrics[True] != metrics[False]
-    assert metrics[True]["HR@20"] >= metrics[False]["HR@20"]
+    # Each sidecar and entry says how its metrics were ranked; the target-kind split is the same either way.
+    for exclude, protocol in ((False, "full"), (True, "history_excluded")):
+        assert entries[exclude]["metrics_protocol"] == sidecars[exclude]["metrics_protocol"] == protocol
+        assert sidecars[exclude]["metrics_new_excluded"] == entries[exclude]["metrics_new_excluded"]
+    assert entries[True]["metrics_new_excluded"] == entries[False]["metrics_new_excluded"]
+    # Excluding the history only removes competitors of a new target.
+    new = entries[False]["metrics_new"]
+    assert all(entries[True]["metrics_new_excluded"][key] >= new[key] for key in ("HR@20", "MRR@20"))
 
 
 def _file_hashes(folder: Path) -> dict[str, str]:

@@ -50,8 +50,11 @@ def test_hand_computed_metrics(batch_size):
     assert report["metrics_tail"]["MRR@10"] == pytest.approx(0.1875)
     assert report["metrics_tail"]["NDCG@10"] == pytest.approx(0.3730707, abs=1e-6)
     assert report["coverage@10"] == pytest.approx(10 / 12)
-    assert report["exclude_history"] is False
+    assert report["exclude_history"] is False and report["metrics_protocol"] == "full"
     assert "metrics_all_items" not in report
+    # No target occurs in its prefix: every example is new, and with nothing excluded "new" is "overall".
+    assert (report["n_repeat"], report["n_new"]) == (0, 3) and report["metrics_repeat"] == {}
+    assert report["metrics_new"] == pytest.approx(expected, abs=1e-6)
 
 
 def test_exclude_history_removes_seen_items_from_the_competition():
@@ -63,6 +66,42 @@ def test_exclude_history_removes_seen_items_from_the_competition():
     assert report["exclude_history"] is True
     # The same scores with nothing excluded, from the same pass: ranks 0, 3, 7 as in the test above.
     assert report["metrics_all_items"]["MRR@10"] == pytest.approx(0.4583333, abs=1e-6)
+
+
+def test_a_target_in_the_history_counts_once_as_a_repeat_and_is_a_miss_when_the_history_is_excluded():
+    prefixes = [np.array([3, 1, 3]), np.array([2]), np.array([7, 9])]
+    targets = np.array([3, 4, 9])  # full ranks 2, 3, 8
+    report = evaluate_scorer(fixed_scorer, prefixes, targets, head_mask(), exclude_history=True)
+    assert (report["n_repeat"], report["n_new"]) == (2, 1)
+    assert report["metrics_repeat"]["MRR@10"] == pytest.approx((1 / 3 + 1 / 9) / 2)
+    assert report["metrics_new"]["MRR@10"] == pytest.approx(1 / 4)
+    # Item 2 leaves the ranking: target 4 moves up from rank 3 to rank 2.
+    assert report["metrics_new_excluded"]["MRR@10"] == pytest.approx(1 / 3)
+    # Overall with the history excluded: the two repeats are misses, whatever they scored.
+    assert report["metrics"]["MRR@10"] == pytest.approx((1 / 3) / 3)
+    assert report["metrics"]["HR@20"] == pytest.approx(1 / 3)
+    assert report["metrics_all_items"]["MRR@10"] == pytest.approx((1 / 3 + 1 / 4 + 1 / 9) / 3)
+    assert report["metrics_protocol"] == "history_excluded"
+
+
+def test_repeats_and_exclusion_use_the_last_max_len_items_the_model_sees():
+    seen = []
+
+    def recording_scorer(prefixes):
+        seen.extend(prefix.tolist() for prefix in prefixes)
+        return fixed_scorer(prefixes)
+
+    report = evaluate_scorer(
+        recording_scorer, [np.array([4, 1, 2])], np.array([4]), head_mask(), exclude_history=True, max_len=2
+    )
+    assert seen == [[1, 2]]
+    # 4 fell out of the model's input: a new target; items 1 and 2 are excluded, so its rank is 3 - 2 = 1.
+    assert (report["n_repeat"], report["n_new"]) == (0, 1)
+    assert report["metrics"]["MRR@5"] == pytest.approx(1 / 2)
+    whole = evaluate_scorer(
+        fixed_scorer, [np.array([4, 1, 2])], np.array([4]), head_mask(), exclude_history=True
+    )
+    assert whole["n_repeat"] == 1 and whole["metrics"]["HR@20"] == 0.0
 
 
 def test_empty_split_raises():

@@ -14,11 +14,12 @@ from runtime.history import EmptyHistoryError, encode_history
 from runtime.litert import Recommender
 from runtime.metrics import evaluation_report, head_item_mask, target_ranks
 from runtime.recommend import recommend_original_ids
-from tests.runtime.conftest import MAX_LEN, N_ITEMS, original_id
+from tests.runtime.conftest import MAX_LEN, N_ITEMS, TOP_K, original_id
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-# (internal prefix, internal target) pairs for the evaluation tests.
-EXAMPLES = [([1, 2], 3), ([4, 5, 6, 7, 8], 9), ([10], 11), ([12, 1, 3], 2), ([6], 6)]
+# (internal prefix, internal target) pairs for the evaluation tests. ([6], 6) is a repeat target; in
+# ([3, 5, 6, 7, 8], 3) the target fell out of the model's last MAX_LEN = 4 items, so it counts as new.
+EXAMPLES = [([1, 2], 3), ([4, 5, 6, 7, 8], 9), ([10], 11), ([12, 1, 3], 2), ([6], 6), ([3, 5, 6, 7, 8], 3)]
 
 
 def run_module(module: str, *arguments: str) -> subprocess.CompletedProcess:
@@ -94,10 +95,11 @@ def test_random_histories_are_valid():
 
 
 def _expected_report(tiny_model, head_mask=None, exclude_history=False):
-    scores = np.stack([tiny_model.scores(encode_history(prefix, MAX_LEN)) for prefix, _ in EXAMPLES])
+    inputs = [encode_history(prefix, MAX_LEN) for prefix, _ in EXAMPLES]
+    scores = np.stack([tiny_model.scores(history) for history in inputs])
     targets = np.array([target for _, target in EXAMPLES])
-    histories = [np.array(prefix) for prefix, _ in EXAMPLES] if exclude_history else None
-    return evaluation_report(target_ranks(scores, targets, histories), targets, head_mask)
+    ranks = target_ranks(scores, targets, inputs if exclude_history else None)
+    return evaluation_report(ranks, targets, head_mask)
 
 
 @pytest.mark.parametrize("exclude_history", [False, True])
@@ -111,9 +113,27 @@ def test_evaluate_model_matches_numpy(model_path, tiny_model, exclude_history):
     for key in ("metrics", "metrics_head", "metrics_tail"):
         assert report[key] == pytest.approx(expected[key])
     assert report["protocol"] == "full" and report["exclude_history"] is exclude_history
+    assert report["metrics_protocol"] == ("history_excluded" if exclude_history else "full")
+    assert (report["n_repeat"], report["n_new"]) == (1, 5)
     assert 0 < report["coverage@10"] <= 1
     header = format_report("tiny.tflite", report).splitlines()[1].split()
-    assert header == ["metric", "all", "head", "tail"]
+    assert header == ["metric", "all", "head", "tail", "repeat", "new", "new-excl"]
+
+
+def test_history_excluded_evaluation_agrees_with_the_recommend_signature(model_path):
+    """A new target's history-excluded rank r is where `recommend` lists it (r < top_k), else unlisted;
+    a repeat target is a miss and never comes back from `recommend`. 12 items: every rank counts in MRR@20."""
+    recommender = Recommender(model_path)
+    for prefix, target in EXAMPLES:
+        report = evaluate_model(recommender, [prefix], np.array([target]), exclude_history=True)
+        item_ids, _ = recommender.recommend(encode_history(prefix, MAX_LEN))
+        listed = [int(item) for item in np.ravel(item_ids)]
+        if report["n_repeat"]:
+            assert target not in listed and report["metrics"]["MRR@20"] == 0.0
+            continue
+        rank = round(1 / report["metrics"]["MRR@20"]) - 1
+        assert report["metrics_new_excluded"]["MRR@20"] == report["metrics"]["MRR@20"]
+        assert (listed.index(target) if target in listed else None) == (rank if rank < TOP_K else None)
 
 
 def test_evaluate_model_sampled_protocol_is_labelled(model_path):
@@ -135,7 +155,7 @@ def test_evaluate_cli_with_original_ids(model_path, tiny_model, tmp_path):
         "runtime.evaluate", f"--model={model_path}", f"--test={test_file}", f"--json={output}"
     )
     assert result.returncode == 0, result.stderr
-    assert "HR@10" in result.stdout and "on 5 examples" in result.stdout
+    assert "HR@10" in result.stdout and f"on {len(EXAMPLES)} examples" in result.stdout
     assert json.loads(output.read_text())["metrics"] == pytest.approx(_expected_report(tiny_model)["metrics"])
 
 

@@ -8,12 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runtime.metrics import (
+    EXCLUDED_TARGET_RANK,
     KS,
+    RankingPass,
     coverage_at_k,
     evaluation_report,
     head_item_mask,
     ranking_metrics,
+    repeat_targets,
     sampled_target_ranks,
+    target_kind_report,
     target_ranks,
     top_k_items,
 )
@@ -39,10 +43,100 @@ def test_target_ranks_never_count_padding():
     np.testing.assert_array_equal(target_ranks(scores, TARGETS), [2, 3])
 
 
-def test_target_ranks_exclude_seen_keeps_the_target():
-    # Row 0 drops item 2 -> 1. Row 1 drops item 3 but not its target 4 -> 2.
+def test_target_ranks_exclude_history_makes_a_target_in_the_history_a_miss():
+    # Row 0 drops item 2 -> rank 1. Row 1 holds its target 4 in the history: removed with it, never a hit.
     histories = [np.array([0, 2]), np.array([3, 4])]
-    np.testing.assert_array_equal(target_ranks(SCORES, TARGETS, histories), [1, 2])
+    np.testing.assert_array_equal(target_ranks(SCORES, TARGETS, histories), [1, EXCLUDED_TARGET_RANK])
+    assert ranking_metrics(np.array([EXCLUDED_TARGET_RANK]), ks=(4,)) == {"HR@4": 0, "NDCG@4": 0, "MRR@4": 0}
+
+
+def test_repeat_targets_ignore_padding_and_need_one_history_per_target():
+    np.testing.assert_array_equal(
+        repeat_targets(np.array([2, 4, 1]), [np.array([0, 2]), np.array([3]), np.array([0, 0, 1])]),
+        [True, False, True],
+    )
+    with pytest.raises(ValueError, match="2 histories but 1 targets"):
+        repeat_targets(np.array([1]), [np.array([1]), np.array([2])])
+
+
+# n_items = 5. Item i scores 6 - i, so with nothing excluded the rank of target t is t - 1.
+KIND_SCORES = np.tile([-1e9, 5.0, 4.0, 3.0, 2.0, 1.0], (4, 1))
+KIND_TARGETS = np.array([3, 1, 5, 2])
+# Row 0: 3 is in the history twice (one repeat example); row 1: 1 is new; row 2: 5 is new behind 1 and 2;
+# row 3: 2 repeats, 0 is padding.
+KIND_HISTORIES = [np.array([3, 2, 3]), np.array([4]), np.array([1, 2]), np.array([0, 2])]
+
+
+def test_target_kind_report_by_hand():
+    full = target_ranks(KIND_SCORES, KIND_TARGETS)
+    excluded = target_ranks(KIND_SCORES, KIND_TARGETS, KIND_HISTORIES)
+    np.testing.assert_array_equal(full, [2, 0, 4, 1])
+    np.testing.assert_array_equal(excluded, [EXCLUDED_TARGET_RANK, 0, 2, EXCLUDED_TARGET_RANK])
+    report = target_kind_report(full, excluded, repeat_targets(KIND_TARGETS, KIND_HISTORIES))
+    assert (report["n_repeat"], report["n_new"]) == (2, 2)
+    # Repeat ranks 2 and 1; new ranks 0 and 4 (full), 0 and 2 (history excluded).
+    assert report["metrics_repeat"]["HR@5"] == 1.0
+    assert report["metrics_repeat"]["MRR@5"] == pytest.approx((1 / 3 + 1 / 2) / 2)
+    assert report["metrics_new"]["MRR@5"] == pytest.approx((1 + 1 / 5) / 2)
+    assert report["metrics_new"]["NDCG@5"] == pytest.approx((1 + 1 / math.log2(6)) / 2)
+    assert report["metrics_new_excluded"]["MRR@5"] == pytest.approx((1 + 1 / 3) / 2)
+    assert report["metrics_new_excluded"]["NDCG@5"] == pytest.approx((1 + 0.5) / 2)
+
+
+def test_target_kind_report_leaves_an_empty_kind_empty():
+    report = target_kind_report(np.array([0]), np.array([0]), np.array([False]))
+    assert report["n_repeat"] == 0 and report["metrics_repeat"] == {}
+    assert report["metrics_new"]["HR@5"] == 1.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n_items=st.integers(2, 30), batch=st.integers(1, 12))
+def test_the_target_kind_split_sums_back_to_the_overall_metrics(seed, n_items, batch):
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, 6, size=(batch, n_items + 1)).astype(np.float64)
+    targets = rng.integers(1, n_items + 1, size=batch)
+    histories = [rng.integers(0, n_items + 1, size=rng.integers(1, 6)) for _ in range(batch)]
+    ranking = RankingPass()
+    ranking.add(scores, targets, histories)
+    report = ranking.report(targets, None, exclude_history=True)
+    n_repeat, n_new = report["n_repeat"], report["n_new"]
+    assert n_repeat + n_new == batch
+    for key in report["metrics"]:
+        repeat = report["metrics_repeat"].get(key, 0.0)
+        new = report["metrics_new"].get(key, 0.0)
+        new_excluded = report["metrics_new_excluded"].get(key, 0.0)
+        assert report["metrics_all_items"][key] == pytest.approx((n_repeat * repeat + n_new * new) / batch)
+        # Every repeat target is a miss with the history excluded.
+        assert report["metrics"][key] == pytest.approx(n_new * new_excluded / batch)
+
+
+def test_ranking_pass_names_its_protocol_and_refuses_no_examples():
+    ranking = RankingPass()
+    with pytest.raises(ValueError, match="no examples"):
+        ranking.ranks(False)
+    ranking.add(KIND_SCORES, KIND_TARGETS, KIND_HISTORIES)
+    full = ranking.report(KIND_TARGETS, None, exclude_history=False)
+    assert full["metrics_protocol"] == "full" and "metrics_all_items" not in full
+    assert full["metrics"]["MRR@5"] == pytest.approx((1 / 3 + 1 + 1 / 5 + 1 / 2) / 4)  # ranks 2, 0, 4, 1
+    excluded = ranking.report(KIND_TARGETS, None, exclude_history=True)
+    assert excluded["metrics_protocol"] == "history_excluded"
+    # Rows 1 and 2 (ranks 0 and 2); the repeats are misses.
+    assert excluded["metrics"]["HR@5"] == pytest.approx(0.5)
+    assert excluded["metrics"]["MRR@5"] == pytest.approx((1 + 1 / 3) / 4)
+
+
+def test_history_excluded_ranks_equal_ranking_the_scores_with_the_history_removed():
+    """The recommend protocol: drop every history item (target included) and rank what is left."""
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=(6, 9))
+    targets = rng.integers(1, 9, size=6)
+    histories = [rng.integers(1, 9, size=3) for _ in range(6)]
+    ranks = target_ranks(scores, targets, histories)
+    for row in range(6):
+        order = [int(item) for item in np.argsort(-scores[row, 1:]) + 1 if item not in histories[row]]
+        expected = order.index(targets[row]) if targets[row] in order else EXCLUDED_TARGET_RANK
+        assert ranks[row] == expected
+        assert (targets[row] in histories[row]) == (expected == EXCLUDED_TARGET_RANK)
 
 
 @pytest.mark.parametrize("targets", [np.array([0, 1]), np.array([1, 5])])
