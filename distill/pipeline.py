@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
@@ -48,8 +48,9 @@ class EpochBatches:
         batch_size: sequences per batch; the last batch of every epoch may be smaller.
         seed: shuffling seed.
         shuffle: False keeps the input order in every epoch.
-        row_extras: arrays with one entry per row (e.g. the teacher's cached targets, distill.teacher_cache);
-            when given, every batch is `(inputs, targets, {name: rows of the array})`.
+        row_extras: a function of a batch's row indices giving tensors with one entry per row of the batch
+            (the teacher's cached targets, distill.teacher_cache); when given, every batch is
+            `(inputs, targets, row_extras(rows))`.
     """
 
     inputs: np.ndarray
@@ -57,7 +58,7 @@ class EpochBatches:
     batch_size: int
     seed: int
     shuffle: bool = True
-    row_extras: Mapping[str, np.ndarray] = field(default_factory=dict)
+    row_extras: Callable[[tf.Tensor], Mapping[str, tf.Tensor]] | None = None
 
     @property
     def steps_per_epoch(self) -> int:
@@ -78,16 +79,15 @@ class EpochBatches:
         cardinality is unknown, so Keras keeps one iterator across epochs instead of restarting it.
         """
         inputs, targets = tf.constant(self.inputs), tf.constant(self.targets)
-        extras = {name: tf.constant(values) for name, values in self.row_extras.items()}
 
         def one_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
             return tf.data.Dataset.from_tensor_slices(self.order(epoch)).batch(self.batch_size)
 
         def gather(rows: tf.Tensor) -> tuple:
             batch = (tf.gather(inputs, rows), tf.gather(targets, rows))
-            if not extras:
+            if self.row_extras is None:
                 return batch
-            return (*batch, {name: tf.gather(values, rows) for name, values in extras.items()})
+            return (*batch, self.row_extras(rows))
 
         return (
             tf.data.Dataset.range(first_epoch, end_epoch)

@@ -11,6 +11,7 @@ KD can be cached (full-catalogue KD would store n_items floats per position).
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -58,32 +59,69 @@ def cached_teacher_targets(
     return top, cached["final"]
 
 
+TOP_K_FIELDS = ("log_probs", "items", "tail_log_prob")
+
+
+@dataclass(frozen=True, eq=False)
+class TeacherCache:
+    """The teacher's targets of every training row, stored ragged: only supervised positions, each row's
+    latest first (`row_splits` delimits the rows, as in tf.RaggedTensor), so short sessions in a long window
+    cost what they hold; and its sequence vector per row.
+
+    Attributes:
+        values: TOP_K_FIELDS -> [supervised positions, k] (tail: [supervised positions]).
+        row_splits: int64 [rows + 1].
+        final: float32 [rows, d].
+        positions: the window a batch is rebuilt to: L, or 1 for a readout (one row per sequence).
+    """
+
+    values: dict[str, np.ndarray]
+    row_splits: np.ndarray
+    final: np.ndarray
+    positions: int
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {**self.values, "row_splits": self.row_splits, "final": self.final}
+
+    def batch_rows(self, rows: tf.Tensor) -> dict[str, tf.Tensor]:
+        """The batch's entries as dense, right-aligned [batch, positions, ...] tensors (the layout of the
+        training targets: padding first), zero at unsupervised positions; use as `EpochBatches.row_extras`."""
+        splits = tf.constant(self.row_splits)
+        batch = {"final": tf.gather(tf.constant(self.final), rows)}
+        for name, values in self.values.items():
+            ragged = tf.gather(tf.RaggedTensor.from_row_splits(tf.constant(values), splits), rows)
+            dense = ragged.to_tensor(shape=[None, self.positions, *values.shape[1:]])
+            batch[name] = tf.reverse(dense, axis=[1])
+        return batch
+
+
 def build_teacher_cache(
     teacher: SASRec, batches: EpochBatches, top_k: int, temperature: float
-) -> dict[str, np.ndarray]:
-    """Runs the teacher once over every training row; arrays with one entry per row of `batches`.
-
-    Positions are stored densely ([rows, L, k], or [rows, 1, k] for a readout) so that a batch picks its
-    supervised positions with the same mask, in the same order, as the live computation.
-    """
+) -> TeacherCache:
+    """Runs the teacher once over every training row of `batches`."""
     rows, length = batches.inputs.shape
     positions = length if teacher.readout is None else 1
-    cache = {
-        "log_probs": np.zeros((rows, positions, top_k), np.float32),
-        "items": np.zeros((rows, positions, top_k), np.int32),
-        "tail_log_prob": np.zeros((rows, positions), np.float32),
-        "final": np.zeros((rows, teacher.config.hidden_dim), np.float32),
-    }
+    supervised = batches.targets != 0 if positions > 1 else np.ones((rows, 1), bool)
     compute = tf.function(lambda h, t: live_teacher_targets(teacher, h, t, top_k, temperature))
+    parts = {name: [] for name in TOP_K_FIELDS}
+    finals = []
     for start in range(0, rows, BUILD_BATCH):
         end = min(start + BUILD_BATCH, rows)
         top, final = compute(batches.inputs[start:end], batches.targets[start:end])
-        mask = batches.targets[start:end] != 0 if positions > 1 else np.ones((end - start, 1), bool)
-        cache["log_probs"][start:end][mask] = top.log_probs.numpy()
-        cache["items"][start:end][mask] = top.items.numpy()
-        cache["tail_log_prob"][start:end][mask] = top.tail_log_prob.numpy()
-        cache["final"][start:end] = final.numpy()
-    return cache
+        mask = supervised[start:end]
+        for name, rows_values in zip(TOP_K_FIELDS, top, strict=True):
+            # Live rows come in mask order (positions ascending); store each row's latest position first.
+            dense = np.zeros((*mask.shape, *rows_values.shape[1:]), rows_values.dtype.as_numpy_dtype)
+            dense[mask] = rows_values.numpy()
+            parts[name].append(dense[:, ::-1][mask[:, ::-1]])
+        finals.append(final.numpy())
+    counts = supervised.sum(axis=1)
+    return TeacherCache(
+        values={name: np.concatenate(chunks) for name, chunks in parts.items()},
+        row_splits=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        final=np.concatenate(finals),
+        positions=positions,
+    )
 
 
 def cache_key(teacher_dir: Path, batches: EpochBatches, top_k: int, temperature: float) -> str:
@@ -105,21 +143,27 @@ def load_or_build_teacher_cache(
     top_k: int,
     temperature: float,
     write: bool = True,
-) -> dict[str, np.ndarray]:
+) -> TeacherCache:
     """The cache of (teacher, rows, k, temperature) from `teacher_dir/distill_cache/`, built and stored on a
     miss. `write=False` (a non-chief worker) builds without storing."""
     teacher_dir = Path(teacher_dir)
     path = teacher_dir / CACHE_FOLDER / f"{cache_key(teacher_dir, batches, top_k, temperature)}.npz"
+    positions = batches.inputs.shape[1] if teacher.readout is None else 1
     if path.is_file():
         with np.load(path) as stored:
-            cache = {name: stored[name] for name in stored.files}
-        if all(len(values) == len(batches.inputs) for values in cache.values()):
-            print(f"teacher cache: hit, {path}")
-            return cache
+            arrays = {name: stored[name] for name in stored.files}
+        cache = TeacherCache(
+            values={name: arrays[name] for name in TOP_K_FIELDS},
+            row_splits=arrays["row_splits"],
+            final=arrays["final"],
+            positions=positions,
+        )
+        print(f"teacher cache: hit, {path}")
+        return cache
     print(f"teacher cache: miss, running the teacher once over {len(batches.inputs)} training rows")
     cache = build_teacher_cache(teacher, batches, top_k, temperature)
     if write:
         with atomic_path(path) as temporary:
-            np.savez(temporary, **cache)
+            np.savez(temporary, **cache.arrays())
         print(f"teacher cache: stored {path.stat().st_size / 2**20:.1f} MiB at {path}")
     return cache

@@ -144,7 +144,7 @@ def _train_student(
     teacher_cache = None
     if distill_config.uses_teacher_cache:
 
-        def teacher_cache(batches: EpochBatches) -> dict[str, np.ndarray]:
+        def teacher_cache(batches: EpochBatches):
             return load_or_build_teacher_cache(
                 teacher_dir,
                 teacher,
@@ -152,7 +152,7 @@ def _train_student(
                 distill_config.kd_top_k,
                 distill_config.temperature,
                 write=is_chief(strategy),
-            )
+            ).batch_rows
 
     best, reports = train_and_evaluate(
         distiller,

@@ -124,13 +124,14 @@ def train_and_evaluate(
     out_dir: Path,
     exclude_history: bool,
     restore_dir: Path | None = None,
-    row_extras: Callable[[EpochBatches], Mapping[str, np.ndarray]] | None = None,
+    row_extras: Callable[[EpochBatches], Callable[[tf.Tensor], Mapping[str, tf.Tensor]]] | None = None,
 ) -> tuple[keras.Model, dict]:
     """Fits a compiled model with validation early stopping, reloads the best one and evaluates it on test.
 
     `out_dir` is where this process writes; `restore_dir` (default `out_dir`) where it resumes from (a
     non-chief worker writes to its scratch folder and resumes from the chief's, see `distill.training.fit`).
-    `row_extras` gives per-row arrays that travel with the training batches (the distiller's teacher cache).
+    `row_extras`, given the training rows, returns what each batch carries beside them (`EpochBatches`; the
+    distiller's teacher cache).
 
     Returns the best model and {"state", "valid", "test"} reports.
     """

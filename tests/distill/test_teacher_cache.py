@@ -40,7 +40,7 @@ def _batches(sequences=SEQUENCES, max_len: int = 8):
 
 def training_batches_with(batches, cache):
     """The same batches carrying the cache rows, as train_student builds them."""
-    return dataclasses.replace(batches, row_extras=cache)
+    return dataclasses.replace(batches, row_extras=cache.batch_rows)
 
 
 @pytest.mark.parametrize(
@@ -60,6 +60,9 @@ def test_losses_from_the_cache_equal_losses_from_the_live_teacher(readout, repea
     distiller = Distiller(teacher, student, hot_items(), config)
     batches = _batches()
     cache = teacher_cache.build_teacher_cache(teacher, batches, TOP_K, TEMPERATURE)
+    # Stored ragged: one entry per supervised position (per sequence with a readout), nothing for padding.
+    expected_rows = len(batches.inputs) if readout == "attention" else int((batches.targets != 0).sum())
+    assert cache.values["items"].shape == (expected_rows, TOP_K)
     with_cache = training_batches_with(batches, cache)
     for history, targets, cached in with_cache.epochs(0, 1):
         if sampled:  # the same negatives on both sides
@@ -98,8 +101,8 @@ def test_cache_hit_miss_and_invalidation(tmp_path: Path, monkeypatch, capsys) ->
         patch.setattr(teacher_cache, "build_teacher_cache", no_build)
         again = load_or_build_teacher_cache(tmp_path, teacher, batches, TOP_K, TEMPERATURE)
     assert "hit" in capsys.readouterr().out
-    for name, values in first.items():
-        np.testing.assert_array_equal(again[name], values)
+    for name, values in first.arrays().items():
+        np.testing.assert_array_equal(again.arrays()[name], values)
 
     # Other data, another k or temperature, or a retrained teacher: a new entry, never the old one.
     other_data = _batches(SEQUENCES[:4])
@@ -111,7 +114,7 @@ def test_cache_hit_miss_and_invalidation(tmp_path: Path, monkeypatch, capsys) ->
     retrained = load_or_build_teacher_cache(tmp_path, teacher, batches, TOP_K, TEMPERATURE)
     assert "miss" in capsys.readouterr().out.splitlines()[-2]
     assert len(list((tmp_path / CACHE_FOLDER).glob("*.npz"))) == 5
-    assert not np.array_equal(retrained["final"], first["final"])
+    assert not np.array_equal(retrained.final, first.final)
 
 
 def test_students_train_from_the_cache_and_share_it(tiny_dataset, tiny_teacher, tmp_path, capsys) -> None:
