@@ -188,6 +188,34 @@ def sampled_section(result: dict) -> list[str]:
     return lines + [""]
 
 
+def speed_section(result: dict) -> list[str]:
+    """Teacher step against each distillation variant's step, measured back to back (issue 16's target)."""
+    lines = [f"## Step time: {result['dataset']} teacher vs distillation", ""]
+    lines += provenance(result)
+    seconds, ratios = result["seconds_per_step"], result["ratio_to_teacher"]
+    steps_per_epoch = result["steps_per_epoch"]
+    rows = [
+        [variant, fmt(step * 1000, 1), fmt(step * steps_per_epoch, 0), fmt(ratios[variant], 2)]
+        for variant, step in seconds.items()
+    ]
+    lines += table(["model", "ms/step", "s/epoch (training steps)", "x teacher"], rows)
+    lines.append(
+        f"Best of {result['rounds']} rounds of {result['timed_steps']} steps each, every model on the same "
+        f"real batches ({steps_per_epoch} steps per epoch), in one process; `topk` is KD over the teacher's "
+        "top 100 items plus a tail bucket; `cached` reads the teacher from `distill.teacher_cache`."
+    )
+    for variant, cache in result["teacher_cache"].items():
+        lines.append(
+            f"- teacher cache of {variant}: built once in {cache['build_seconds']:.1f} s, "
+            f"{cache['mib']:.1f} MiB in memory (shared by every later student of this teacher and data)"
+        )
+    best_cached = min(
+        (ratio for variant, ratio in ratios.items() if variant.endswith("-cached")), default=None
+    )
+    lines.append(target_line("cached distillation step / teacher step", best_cached, 1.2, "<="))
+    return lines + [""]
+
+
 def student_section(result: dict) -> list[str]:
     dataset = result["dataset"]
     lines = [f"## Student ladder: {dataset} (STP-TT item table, {protocol(result)}, test split)", ""]
@@ -449,6 +477,7 @@ SECTIONS: list[tuple[str, Callable[[dict], list[str]]]] = [
     ("student", student_section),
     ("table-rank", table_rank_section),
     ("sampled", sampled_section),
+    ("speed", speed_section),
     ("export", export_section),
 ]
 

@@ -4,6 +4,7 @@
     python -m bench.run --stage student --dataset tmall    # -> bench/results/tmall-student.json
     python -m bench.run --stage sampled --dataset tmall    # -> bench/results/tmall-sampled.json
     python -m bench.run --stage baselines --dataset tmall  # -> bench/results/tmall-baselines.json
+    python -m bench.run --stage speed --dataset ml-1m      # -> bench/results/ml-1m-speed.json
 
 Runs resume: a stage whose model folders already hold finished training only re-evaluates them, so a long run
 can be interrupted and the same command given again.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,9 +22,11 @@ from pathlib import Path
 from absl import app, flags
 
 from bench.presets import EXCLUDE_HISTORY, STUDENTS, TABLES, TEACHERS
-from distill.model_io import load_model
+from distill.distiller import DistillConfig
+from distill.model_io import load_model, save_model
 from distill.pipeline import training_batches
 from distill.registry import load_dataset
+from distill.teacher_cache import load_or_build_teacher_cache
 from distill.train_student import build_distiller, train_student
 from distill.train_teacher import evaluate_baselines, item_counts, train_teacher, training_sequences
 from distill.training import TrainConfig, make_optimizer
@@ -168,11 +172,96 @@ def teacher_seconds_per_step(dataset, config: SASRecConfig, train_config: TrainC
 
 
 def distillation_seconds_per_step(
-    dataset, teacher: SASRec, student_config: SASRecConfig, distill_config, train_config, steps: int
+    dataset,
+    teacher: SASRec,
+    student_config: SASRecConfig,
+    distill_config,
+    train_config,
+    steps: int,
+    row_extras=None,
 ) -> float:
+    """`row_extras`: the teacher cache's `batch_rows`, when the variant reads its teacher from the cache."""
     keras.utils.set_random_seed(train_config.seed)
     distiller = build_distiller(dataset, teacher, student_config, distill_config, train_config)
-    return seconds_per_step(distiller, real_batches(dataset, student_config, train_config), steps)
+    batches = real_batches(dataset, student_config, train_config)
+    if row_extras is not None:
+        batches = dataclasses.replace(batches, row_extras=row_extras)
+    return seconds_per_step(distiller, batches, steps)
+
+
+# The speed stage's distillation variants: the ladder's full student (KD over the whole catalogue, live
+# teacher), the same with KD over the teacher's top 100 items plus the tail bucket, live and from the cache;
+# where the teacher trains with a sampled softmax (Tmall), sampled distillation live and from the cache.
+SPEED_TOP_K = 100
+
+
+def speed_variants(teacher_config: SASRecConfig) -> dict[str, DistillConfig]:
+    full = STUDENTS["student-full"][1]
+    variants = {
+        "student-full": full,
+        "student-full-topk-live": dataclasses.replace(full, kd_top_k=SPEED_TOP_K, cache_teacher=False),
+        "student-full-topk-cached": dataclasses.replace(full, kd_top_k=SPEED_TOP_K),
+    }
+    if teacher_config.loss == "sampled":
+        sampled = dataclasses.replace(full, kd_top_k=SPEED_TOP_K, sampled=True)
+        variants["student-full-sampled-live"] = dataclasses.replace(sampled, cache_teacher=False)
+        variants["student-full-sampled-cached"] = sampled
+    return variants
+
+
+def run_speed(name: str, data_dir: str | None, steps: int, rounds: int = 2) -> dict:
+    """A teacher step against every distillation variant's step, timed back to back in this process on the
+    real batches (the best of `rounds` rounds, so a burst of other work on the machine counts once at most),
+    and the one-off cost of the teacher cache. Weights are freshly initialised: a step's time does not depend
+    on them. An epoch is `steps_per_epoch` steps plus a validation pass that teacher and student share."""
+    dataset = load_dataset(name, data_dir=data_dir)
+    config, train_config = teacher_config(dataset, name)
+    keras.utils.set_random_seed(train_config.seed)
+    teacher = SASRec(config).build_for_inference()
+    teacher.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
+    student_config = student_config_for(name, config, "student-full")
+    batches = real_batches(dataset, student_config, train_config)
+    variants = speed_variants(config)
+    caches = {}
+    with tempfile.TemporaryDirectory() as teacher_dir:
+        save_model(teacher, teacher_dir)
+        for variant, distill_config in variants.items():
+            if distill_config.uses_teacher_cache:
+                start = time.perf_counter()
+                cache = load_or_build_teacher_cache(
+                    teacher_dir, teacher, batches, distill_config.kd_top_k, distill_config.temperature
+                )
+                caches[variant] = {
+                    "build_seconds": time.perf_counter() - start,
+                    "mib": sum(array.nbytes for array in cache.arrays().values()) / 2**20,
+                    "row_extras": cache.batch_rows,
+                }
+    timings: dict[str, list[float]] = {"teacher": [], **{variant: [] for variant in variants}}
+    for _ in range(rounds):
+        timings["teacher"].append(teacher_seconds_per_step(dataset, config, train_config, steps))
+        for variant, distill_config in variants.items():
+            extras = caches.get(variant, {}).get("row_extras")
+            timings[variant].append(
+                distillation_seconds_per_step(
+                    dataset, teacher, student_config, distill_config, train_config, steps, extras
+                )
+            )
+    result = provenance(dataset, config.to_dict(), train_config.to_dict(), name in EXCLUDE_HISTORY)
+    best = {variant: min(values) for variant, values in timings.items()}
+    result.update(
+        timed_steps=steps,
+        rounds=rounds,
+        steps_per_epoch=batches.steps_per_epoch,
+        seconds_per_step=best,
+        seconds_per_step_rounds=timings,
+        ratio_to_teacher={variant: seconds / best["teacher"] for variant, seconds in best.items()},
+        teacher_cache={
+            variant: {key: value for key, value in cache.items() if key != "row_extras"}
+            for variant, cache in caches.items()
+        },
+        distill_configs={variant: config.to_dict() for variant, config in variants.items()},
+    )
+    return result
 
 
 def run_sampled(name: str, runs_dir: Path, data_dir: str | None, epochs: int | None, steps: int) -> dict:
@@ -226,6 +315,8 @@ def main(argv: Sequence[str]) -> None:
         )
     elif FLAGS.stage == "baselines":
         write_result(f"{FLAGS.dataset}-baselines", run_baselines(FLAGS.dataset, FLAGS.data_dir))
+    elif FLAGS.stage == "speed":
+        write_result(f"{FLAGS.dataset}-speed", run_speed(FLAGS.dataset, FLAGS.data_dir, FLAGS.timed_steps))
     elif FLAGS.stage == "sampled":
         result = run_sampled(FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.epochs, FLAGS.timed_steps)
         write_result(f"{FLAGS.dataset}-sampled", result)
@@ -237,7 +328,7 @@ if __name__ == "__main__":
     flags.DEFINE_enum(
         "stage",
         "teacher",
-        ["teacher", "student", "sampled", "baselines"],
+        ["teacher", "student", "sampled", "baselines", "speed"],
         "Which benchmark stage to run (sampled needs the teacher stage's model).",
     )
     flags.DEFINE_enum("dataset", "tmall", sorted(TEACHERS), "Benchmark dataset.")

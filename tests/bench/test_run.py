@@ -6,7 +6,7 @@ import json
 import pytest
 
 from bench import run
-from bench.render import sampled_section, student_section, teacher_section
+from bench.render import sampled_section, speed_section, student_section, teacher_section
 from distill.training import TrainConfig
 
 TINY_TEACHER = (
@@ -108,3 +108,29 @@ def test_exclude_seen_preset_reports_both_protocols(tmp_path):
     text = "\n".join(teacher_section(result))
     assert "items already in the history excluded" in text
     assert "The teacher with nothing excluded" in text
+
+
+def test_speed_stage_times_teacher_and_every_distillation_variant_with_the_cache(tmp_path):
+    backbone, train_config = TINY_TEACHER
+    tables = {"main": {"tt_rank": 2, "stp_factor": 2}}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(run.TEACHERS, "synthetic", ({**backbone, "loss": "sampled"}, train_config))
+        patch.setitem(run.TABLES, "synthetic", tables)
+        result = run.run_speed("synthetic", None, steps=2, rounds=1)
+    variants = {
+        "teacher",
+        "student-full",
+        "student-full-topk-live",
+        "student-full-topk-cached",
+        "student-full-sampled-live",
+        "student-full-sampled-cached",
+    }
+    assert set(result["seconds_per_step"]) == variants
+    assert all(seconds > 0 for seconds in result["seconds_per_step"].values())
+    assert result["ratio_to_teacher"]["teacher"] == 1.0
+    assert set(result["teacher_cache"]) == {"student-full-topk-cached", "student-full-sampled-cached"}
+    assert all(cache["mib"] > 0 for cache in result["teacher_cache"].values())
+    assert result["distill_configs"]["student-full-topk-live"]["cache_teacher"] is False
+    assert {"commit", "machine", "command"} <= set(result)
+    text = "\n".join(speed_section(result))
+    assert "student-full-topk-cached" in text and "cached distillation step / teacher step" in text
