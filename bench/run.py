@@ -22,8 +22,8 @@ from bench.presets import EXCLUDE_HISTORY, STUDENTS, TABLES, TEACHERS
 from distill.model_io import load_model
 from distill.pipeline import training_batches
 from distill.registry import load_dataset
-from distill.train_student import build_distiller, train_student
-from distill.train_teacher import item_counts, train_teacher, training_sequences
+from distill.student import build_distiller, train_student
+from distill.teacher import item_counts, train_teacher, training_sequences
 from distill.training import TrainConfig, make_optimizer
 from model.keras_setup import keras
 from model.sasrec import SASRec, SASRecConfig

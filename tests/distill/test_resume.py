@@ -14,7 +14,7 @@ import pytest
 
 from distill import model_io
 from distill.pipeline import EpochBatches, training_batches, training_dataset
-from distill.train_teacher import train_teacher
+from distill.teacher import train_teacher
 from distill.training import STATE_FILE, TrainConfig, TrainingDivergedError, fit
 from model.keras_setup import keras
 from model.sasrec import SASRec
@@ -109,7 +109,9 @@ def test_stop_after_an_epoch_then_resume_matches_uninterrupted_run(tiny_dataset,
     _assert_same_results(resumed, uninterrupted)
 
 
-def test_learning_curve_has_an_epoch_each_and_a_resumed_run_continues_it(tiny_dataset, tmp_path: Path) -> None:
+def test_learning_curve_has_an_epoch_each_and_a_resumed_run_continues_it(
+    tiny_dataset, tmp_path: Path
+) -> None:
     first = _train_tiny(tiny_dataset, tmp_path, epochs=1)["models"][-1]
     resumed = _train_tiny(tiny_dataset, tmp_path, epochs=3)["models"][-1]
     curve = resumed["curve"]
