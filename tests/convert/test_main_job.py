@@ -108,7 +108,8 @@ def test_a_csv_file_to_a_phone_in_one_quiet_command(tmp_path):
     summary = result.stdout[result.stdout.index("Done in") :]
     assert "student_fp32:" in summary and "best baseline" in summary and "p50" in summary
     files = summary[summary.index("Files:") : summary.index("Next")].splitlines()[1:]
-    named = [Path(line.split()[1]) for line in files if line.split()[0] in ("report", "vocab", "golden")]
+    rows = [line.split() for line in files if line.strip()]
+    named = [Path(row[1]) for row in rows if row[0] in ("report", "vocab", "golden")]
     assert len(named) == 3 and all((REPO_ROOT / path).is_file() for path in named)
     recommend = next(line for line in summary.splitlines() if "runtime.recommend" in line)
     history = re.search(r"--history '([^']+)'", recommend).group(1).split()
