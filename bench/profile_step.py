@@ -17,7 +17,7 @@ from absl import app, flags
 from bench.presets import TEACHERS
 from bench.run import provenance, real_batches, teacher_config, write_result
 from distill.registry import load_dataset
-from distill.train_teacher import item_counts
+from distill.teacher import item_counts
 from distill.training import make_optimizer
 from model.keras_setup import keras, tf
 from model.sasrec import SASRec

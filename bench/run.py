@@ -26,9 +26,9 @@ from distill.distiller import DistillConfig
 from distill.model_io import load_model, save_model
 from distill.pipeline import training_batches
 from distill.registry import load_dataset
+from distill.student import build_distiller, train_student
+from distill.teacher import evaluate_baselines, item_counts, train_teacher, training_sequences
 from distill.teacher_cache import load_or_build_teacher_cache
-from distill.train_student import build_distiller, train_student
-from distill.train_teacher import evaluate_baselines, item_counts, train_teacher, training_sequences
 from distill.training import TrainConfig, make_optimizer
 from model.keras_setup import keras
 from model.sasrec import SASRec, SASRecConfig

@@ -34,9 +34,9 @@ from absl import app, flags
 from runtime.atomic import atomic_write_text
 from runtime.bench import benchmark_in_fresh_process, peak_rss_mb, random_histories
 from runtime.provenance import command_line, git_commit, machine_info
+from runtime.sidecar import VOCAB_FILE
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-VOCAB_FILE = "vocab.tsv"
 DATASET_NAME = "synthetic-scaling"
 # Deployability criteria of the teacher (bytes of one flatbuffer).
 FLATBUFFER_LIMIT_BYTES = 2**31 - 1  # FlatBuffers use 32-bit offsets: a .tflite beyond 2 GiB cannot be built
@@ -151,29 +151,6 @@ def write_scaling_vocab(path: Path, n_items: int) -> None:
             stream.write("".join(f"{item}\t{item}\t\n" for item in range(start, stop)))
 
 
-def sidecar_fields(role: str, variant: str, n_items: int, max_len: int, top_k: int) -> dict:
-    """The contract fields of docs/artifacts.md that `runtime.litert.Recommender` checks."""
-    history = {"history": [1, max_len]}
-    return {
-        "role": role,
-        "variant": variant,
-        "dataset": DATASET_NAME,
-        "n_items": n_items,
-        "max_len": max_len,
-        "top_k": top_k,
-        "padding_side": "left",
-        "padding_id": 0,
-        "excludes_history": True,
-        "signatures": {
-            "recommend": {"inputs": history, "outputs": {"item_ids": [1, top_k], "scores": [1, top_k]}},
-            "score": {"inputs": history, "outputs": {"scores": [1, n_items + 1]}},
-        },
-        "vocab_file": VOCAB_FILE,
-        "untrained": True,
-        "metrics": {},
-    }
-
-
 def build_and_convert(
     role: str, n_items: int, variants: Sequence[str], config: ScalingConfig | dict, out_dir: str
 ) -> dict:
@@ -192,7 +169,7 @@ def build_and_convert(
     from model.parameters import parameter_report
     from model.sasrec import SASRec, SASRecConfig
     from runtime.atomic import atomic_write_bytes
-    from runtime.sidecar import write_sidecar
+    from runtime.sidecar import contract_fields, write_sidecar
 
     if isinstance(config, dict):
         config = ScalingConfig(**{key: tuple(v) if isinstance(v, list) else v for key, v in config.items()})
@@ -227,7 +204,8 @@ def build_and_convert(
             seconds = time.perf_counter() - started + saved_model_seconds[column]
             path = out / f"{role}_{variant}.tflite"
             atomic_write_bytes(path, conversion.flatbuffer)
-            write_sidecar(path, sidecar_fields(role, variant, n_items, config.max_len, config.top_k))
+            fields = contract_fields(role, variant, DATASET_NAME, n_items, config.max_len, config.top_k)
+            write_sidecar(path, {**fields, "untrained": True})
             result["variants"][variant] = {
                 "file": str(path),
                 "bytes": path.stat().st_size,
@@ -275,8 +253,8 @@ def table_sizes(role: str, n_items: int, config: ScalingConfig) -> set[int]:
     return sizes
 
 
-# The child loads this file by path, not as `bench.scaling`: the `bench` package imports TensorFlow (for its
-# training benchmarks), which would add ~500 MB to every measured process.
+# The child loads this file by path, not as `bench.scaling`, so that the measured process holds this module's
+# top-level imports (numpy, absl, runtime/: no TensorFlow) and nothing a package __init__ might add.
 _CHILD = """
 import importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("odrec_scaling_child", sys.argv[1])

@@ -31,18 +31,6 @@ def padding_score(history: tf.Tensor) -> tf.Tensor:
     return tf.cast(zero + int(PADDING_SCORE), tf.float32)
 
 
-def item_scores(model: SASRec, history: tf.Tensor) -> tf.Tensor:
-    """Scores of the real items 1..n_items, float32 [1, n_items]; nothing masked, no padding column.
-
-    `item_table.score` is the factored STP-TT contraction for the student (the cores stay in the graph, never
-    an N x d table) and the dense matmul for the teacher; `SASRec.call` would pick by FLOPs instead. With
-    `repeat_scores` the history bonus is one scatter into those scores.
-    """
-    hidden = model.encode(history, training=False)
-    vectors = model.final_vector(hidden, history)
-    return model.with_repeat_bonus(model.item_table.score(vectors), vectors, history)[:, 1:]
-
-
 def catalogue_scores(model: SASRec, history: tf.Tensor, padding_column: str = "sentinel") -> tf.Tensor:
     """Scores [1, n_items + 1]; column 0 (padding) holds PADDING_SCORE, or with "below_row_minimum" the row's
     minimum minus one.
@@ -54,7 +42,7 @@ def catalogue_scores(model: SASRec, history: tf.Tensor, padding_column: str = "s
     """
     if padding_column not in PADDING_COLUMNS:
         raise ValueError(f"padding_column={padding_column!r}; choose from {PADDING_COLUMNS}")
-    scores = item_scores(model, history)
+    scores = model.export_scores(history)
     if padding_column == "sentinel":
         padding = padding_score(history)
     else:
@@ -123,7 +111,9 @@ class ExportModule(tf.Module):
         return {"scores": catalogue_scores(self.model, history, self.padding_column)}
 
     def _recommend(self, history: tf.Tensor) -> dict[str, tf.Tensor]:
-        item_ids, scores = top_k_excluding_history(item_scores(self.model, history), history, self.top_k)
+        item_ids, scores = top_k_excluding_history(
+            self.model.export_scores(history), history, self.top_k
+        )
         return {"item_ids": item_ids, "scores": scores}
 
     def signatures(self) -> dict[str, tf.types.experimental.ConcreteFunction]:

@@ -79,11 +79,36 @@ def _markdown(report: dict) -> str:
             f" | {entry['parity']['top10_agreement']:.3f} | {entry['latency_ms']['p50']:.3f}"
             f" | {entry['latency_ms']['p95']:.3f} | {'; '.join(entry['flags']) or '-'} |"
         )
+    lines += _baseline_table(report.get("baselines", []))
     lines += ["", "![size vs NDCG@10](size_vs_ndcg.png)", "", "![latency](latency.png)", ""]
     notes = [note for entry in report["models"] for note in entry.get("notes", [])]
     if notes:
         lines += ["## Converter notes", ""] + [f"- {note}" for note in notes] + [""]
     return "\n".join(lines)
+
+
+def _baseline_table(baselines: Sequence[dict]) -> list[str]:
+    """The baselines on the same test examples, so the models' numbers have something to beat."""
+    if not baselines:
+        return []
+    lines = [
+        "",
+        "## Baselines",
+        "",
+        "Fitted on the training split, ranked in Python on the same test examples as the models.",
+        "",
+        "| baseline | " + " | ".join(TABLE_KEYS) + " |",
+        "|---" * (len(TABLE_KEYS) + 1) + "|",
+    ]
+    for entry in baselines:
+        metrics = " | ".join(f"{entry['metrics'][key]:.4f}" for key in TABLE_KEYS)
+        lines.append(f"| {entry['name']} | {metrics} |")
+    return lines
+
+
+def best_baseline(report: dict) -> dict | None:
+    """The baseline entry with the highest test NDCG@10, or None when the report has none."""
+    return max(report.get("baselines", []), key=lambda entry: entry["metrics"]["NDCG@10"], default=None)
 
 
 def _plot_size_vs_ndcg(models: Sequence[dict], path: Path) -> None:

@@ -11,10 +11,11 @@ from pathlib import Path
 from absl import flags
 
 from distill.dataset import SequenceDataset
+from distill.distiller import DistillConfig
 from distill.registry import DATASETS, FORMATS, load_dataset
 from distill.run_folder import RunFolderError, default_out_dir
 from distill.training import STRATEGIES, TrainConfig, TrainingDivergedError
-from model.sasrec import LOSSES, NEGATIVE_SAMPLERS, READOUTS
+from model.sasrec import LOSSES, NEGATIVE_SAMPLERS, READOUTS, SASRecConfig
 
 # numpy seeds are unsigned 32-bit integers; a seed outside them failed deep inside numpy.
 SEED_BOUNDS = {"lower_bound": 0, "upper_bound": 2**32 - 1}
@@ -101,16 +102,24 @@ def define_model_flags(
 
 
 def define_training_flags(
-    epochs: int = 20, batch_size: int = 128, flag_values: flags.FlagValues = flags.FLAGS
+    epochs: int = 20,
+    batch_size: int = 128,
+    flag_values: flags.FlagValues = flags.FLAGS,
+    learning_rate: float = 1e-3,
+    patience: int = 3,
 ) -> None:
     """The flags `train_config_from_flags` reads (with `seed` from `define_dataset_flags`)."""
     into = {"flag_values": flag_values}
     flags.DEFINE_integer("epochs", epochs, "Maximum epochs.", lower_bound=1, **into)
     flags.DEFINE_integer("batch_size", batch_size, "Sequences per batch.", lower_bound=1, **into)
-    flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.", **into)
+    flags.DEFINE_float("learning_rate", learning_rate, "Adam learning rate.", **into)
     register_positive_validator("learning_rate", flag_values)
     flags.DEFINE_integer(
-        "patience", 3, "Early stopping: epochs without validation NDCG@10 improvement.", lower_bound=1, **into
+        "patience",
+        patience,
+        "Early stopping: epochs without validation NDCG@10 improvement.",
+        lower_bound=1,
+        **into,
     )
     flags.DEFINE_integer(
         "lr_decay_patience",
@@ -216,3 +225,155 @@ def backbone_from_flags(values: flags.FlagValues) -> dict:
         "negative_sampler": values.negative_sampler,
         "repeat_scores": values.repeat_scores,
     }
+
+
+def parse_factors(text: str) -> tuple[int, ...]:
+    """ "169,241" -> (169, 241); "" -> () (automatic).
+
+    Raises:
+        ValueError: a part that is not a positive integer; the message names it.
+    """
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not all(part.isascii() and part.isdigit() and int(part) > 0 for part in parts):
+        raise ValueError(f"factors {text!r} must be positive integers separated by commas, e.g. 169,241")
+    return tuple(int(part) for part in parts)
+
+
+def _factors_are_valid(text: str) -> bool:
+    try:
+        parse_factors(text)
+    except ValueError:
+        return False
+    return True
+
+
+def define_student_table_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """The STP-TT item table of the student (`student_table_from_flags` reads them)."""
+    into = {"flag_values": flag_values}
+    flags.DEFINE_integer("tt_rank", 16, "Student TT rank R.", lower_bound=1, **into)
+    flags.DEFINE_integer(
+        "stp_factor", 2, "Student semi-tensor-product factor t (1 = plain TT).", lower_bound=1, **into
+    )
+    flags.DEFINE_integer(
+        "tt_num_cores", 2, "Student TT cores (2 or 3).", lower_bound=2, upper_bound=3, **into
+    )
+    flags.DEFINE_string(
+        "tt_item_factors", "", "Explicit item factors, e.g. 169,241 (default: automatic).", **into
+    )
+    flags.DEFINE_string(
+        "tt_dim_factors", "", "Explicit dimension factors, e.g. 16,8 (default: automatic).", **into
+    )
+    for name in ("tt_item_factors", "tt_dim_factors"):
+        flags.register_validator(
+            name,
+            _factors_are_valid,
+            message=f"--{name} must be positive integers separated by commas, e.g. 169,241",
+            flag_values=flag_values,
+        )
+
+
+def define_distillation_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """The loss weights and options of the distillation (`distill_config_from_flags` reads them)."""
+    into = {"flag_values": flag_values}
+    flags.DEFINE_float("ce_weight", 0.2, "Weight of the student's cross-entropy.", **into)
+    flags.DEFINE_float("kd_weight", 0.8, "Weight of soft-target KD (0 = off).", **into)
+    flags.DEFINE_float("cl_weight", 0.2, "Weight of the contrastive recombination term (0 = off).", **into)
+    flags.DEFINE_float("pred_weight", 0.001, "Weight of the predictive recombination term (0 = off).", **into)
+    flags.DEFINE_float("temperature", 1.0, "KD temperature T (the KD term is scaled by T^2).", **into)
+    flags.DEFINE_float("cl_temperature", 0.2, "InfoNCE temperature tau.", **into)
+    for name in ("temperature", "cl_temperature"):
+        register_positive_validator(name, flag_values)
+    for name in ("ce_weight", "kd_weight", "cl_weight", "pred_weight"):
+        register_non_negative_validator(name, flag_values)
+    flags.DEFINE_integer(
+        "kd_top_k",
+        0,
+        "KD over the teacher's top-k items plus a tail bucket (large catalogues); 0 = full catalogue.",
+        lower_bound=0,
+        **into,
+    )
+    flags.DEFINE_bool(
+        "sampled_distillation",
+        False,
+        "Large catalogues: the student's CE is its sampled softmax (the teacher's negative sampler) and KD "
+        "is over the teacher's top --kd_top_k items only: neither scores the whole catalogue.",
+        **into,
+    )
+    flags.DEFINE_bool(
+        "cache_teacher",
+        True,
+        "With --kd_top_k: compute the frozen teacher's top-k targets and sequence vectors once and keep them "
+        "in <teacher>/distill_cache/ for every epoch and every later student of the same data.",
+        **into,
+    )
+    flags.DEFINE_bool(
+        "warm_start",
+        False,
+        "Start the student from the teacher: cores = TT-SVD of the teacher's table, every backbone "
+        "weight copied (needs the teacher's backbone: no width/depth overrides).",
+        **into,
+    )
+
+
+def student_table_from_flags(values: flags.FlagValues) -> dict:
+    """The SASRecConfig fields of the student's STP-TT item table."""
+    return {
+        "item_table": "stp_tt",
+        "tt_rank": values.tt_rank,
+        "stp_factor": values.stp_factor,
+        "tt_num_cores": values.tt_num_cores,
+        "tt_item_factors": parse_factors(values.tt_item_factors),
+        "tt_dim_factors": parse_factors(values.tt_dim_factors),
+    }
+
+
+def distill_config_from_flags(values: flags.FlagValues) -> DistillConfig:
+    return DistillConfig(
+        ce_weight=values.ce_weight,
+        kd_weight=values.kd_weight,
+        cl_weight=values.cl_weight,
+        pred_weight=values.pred_weight,
+        temperature=values.temperature,
+        cl_temperature=values.cl_temperature,
+        kd_top_k=values.kd_top_k,
+        sampled=values.sampled_distillation,
+        warm_start=values.warm_start,
+        cache_teacher=values.cache_teacher,
+    )
+
+
+def student_config_from_flags(values: flags.FlagValues, teacher: SASRecConfig) -> SASRecConfig:
+    """The teacher's backbone, with any width/depth flag given overriding it, and the STP-TT table."""
+    backbone = teacher.to_dict()
+    for name in ("hidden_dim", "num_blocks", "num_heads", "dropout"):
+        if values[name].present:
+            backbone[name] = values[name].value
+    backbone.update(student_table_from_flags(values))
+    return SASRecConfig.from_dict(backbone)
+
+
+def define_teacher_cli_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """Every flag of `python -m distill.train_teacher`, into `flag_values` (tests: a fresh `FlagValues`)."""
+    define_dataset_flags(flag_values)
+    define_model_flags(flag_values=flag_values)
+    define_training_flags(flag_values=flag_values)
+    define_output_flags("teacher", flag_values)
+
+
+def define_student_cli_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """Every flag of `python -m distill.train_student`, into `flag_values` (tests: a fresh `FlagValues`)."""
+    into = {"flag_values": flag_values}
+    define_dataset_flags(flag_values)
+    define_training_flags(flag_values=flag_values)
+    flags.DEFINE_string(
+        "teacher", None, "Teacher model folder (from distill.train_teacher).", required=True, **into
+    )
+    define_output_flags("student", flag_values)
+    flags.DEFINE_string("name", "student", "Name of this student in metrics and reports.", **into)
+    flags.DEFINE_integer("hidden_dim", 64, "Student width d (default: the teacher's).", lower_bound=1, **into)
+    flags.DEFINE_integer("num_blocks", 2, "Student blocks (default: the teacher's).", lower_bound=1, **into)
+    flags.DEFINE_integer("num_heads", 1, "Student heads (default: the teacher's).", lower_bound=1, **into)
+    flags.DEFINE_float("dropout", 0.2, "Student dropout in [0, 1) (default: the teacher's).", **into)
+    register_rate_validator("dropout", flag_values)
+    define_student_table_flags(flag_values)
+    define_distillation_flags(flag_values)

@@ -61,8 +61,9 @@ def file_content_hash(paths: list[Path]) -> str:
     return digest.hexdigest()[:SHORT_HASH_LENGTH]
 
 
-def default_out_dir(dataset_name: str, data: str | None, role: str) -> Path:
-    """`artifacts/<dataset>/<role>` for a named dataset; `artifacts/<stem>-<hash>/<role>` for a file.
+def default_out_dir(dataset_name: str, data: str | None, role: str | None) -> Path:
+    """`artifacts/<dataset>/<role>` for a named dataset; `artifacts/<stem>-<hash>/<role>` for a file; without
+    a role, the dataset's folder itself (the main job's export folder).
 
     A file of one's own is named by its stem and a hash of its content, so two different files (or one file
     edited) never share a folder, and never land in a named dataset's folder.
@@ -70,13 +71,15 @@ def default_out_dir(dataset_name: str, data: str | None, role: str) -> Path:
     Args:
         dataset_name: the `--dataset` name (used when `data` is None).
         data: the `--data` value: a path, or "TRAIN,TEST" for sessions.
-        role: "teacher" or "student".
+        role: "teacher" or "student", or None.
     """
     if data is None:
-        return ARTIFACTS_DIR / dataset_name / role
-    paths = [Path(part) for part in data.split(",") if part]
-    stem = paths[0].name.split(".")[0] or "data"
-    return ARTIFACTS_DIR / f"{stem}-{file_content_hash(paths)}" / role
+        folder = ARTIFACTS_DIR / dataset_name
+    else:
+        paths = [Path(part) for part in data.split(",") if part]
+        stem = paths[0].name.split(".")[0] or "data"
+        folder = ARTIFACTS_DIR / f"{stem}-{file_content_hash(paths)}"
+    return folder / role if role else folder
 
 
 def lock_path(folder: Path) -> Path:

@@ -258,6 +258,17 @@ class SASRec(keras.Model):
         hidden = self.encode(history, training=training)
         return self.scores_after(self.final_vector(hidden, history), history)
 
+    def export_scores(self, history: tf.Tensor) -> tf.Tensor:
+        """Scores [batch, n_items] of the real items 1..n_items after `history`: the head every export runs.
+
+        Always the table's factored `score` (the student's cores stay in the graph, never an N x d table;
+        `call` picks the cheapest exact path by FLOPs instead), with the repeat bonus; no padding column, so
+        no [n_items + 1] mask constant lands in the flatbuffer (the export adds its own padding column).
+        """
+        hidden = self.encode(history, training=False)
+        vectors = self.final_vector(hidden, history)
+        return self.with_repeat_bonus(self.item_table.score(vectors), vectors, history)[:, 1:]
+
     # ----- training -----
     def training_vectors(self, history: tf.Tensor, targets: tf.Tensor, training: bool):
         """Sequence vectors, labels and the history each vector was read after, for every supervised position.

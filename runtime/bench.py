@@ -109,7 +109,8 @@ def benchmark_in_fresh_process(
     """
     with tempfile.TemporaryDirectory(prefix="odrec_latency_") as directory:
         output = Path(directory) / "latency.json"
-        command = [sys.executable, "-m", "runtime.bench", "--model", str(model_path)]
+        # The child runs in the repository (to import `runtime`): give it an absolute path.
+        command = [sys.executable, "-m", "runtime.bench", "--model", str(Path(model_path).resolve())]
         command += ["--num_threads", str(num_threads), "--runs", str(runs), "--warmup", str(warmup)]
         command += ["--seed", str(seed), "--json", str(output)]
         completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)

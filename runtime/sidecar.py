@@ -11,11 +11,45 @@ from runtime.vocab import Vocab, VocabError, read_vocab
 REQUIRED_FIELDS = ("model_file", "sha256", "n_items", "max_len", "top_k", "vocab_file", "vocab_sha256")
 _POSITIVE_INTEGER_FIELDS = ("n_items", "max_len", "top_k")
 _STRING_FIELDS = ("model_file", "sha256", "vocab_file", "vocab_sha256")
+VOCAB_FILE = "vocab.tsv"
 REEXPORT_HINT = "re-export with `python convert/to_tflite.py --out DIR` or copy the whole export folder again"
 
 
 class ArtifactError(ValueError):
     """A model, sidecar or vocab that breaks the export contract; the message says what and what to do."""
+
+
+def contract_fields(
+    role: str,
+    variant: str,
+    dataset: str,
+    n_items: int,
+    max_len: int,
+    top_k: int,
+    vocab_file: str = VOCAB_FILE,
+) -> dict:
+    """The contract fields of docs/artifacts.md for one flatbuffer, the one place they are written out:
+    signatures and shapes, padding, history exclusion, vocab file; `metrics` empty until evaluated. Hashes are
+    added by `write_sidecar`; an exporter adds its own notes (ops, quantization) beside them.
+    """
+    history = {"history": [1, max_len]}
+    return {
+        "role": role,
+        "variant": variant,
+        "dataset": dataset,
+        "n_items": n_items,
+        "max_len": max_len,
+        "top_k": top_k,
+        "padding_side": "left",
+        "padding_id": 0,
+        "excludes_history": True,
+        "signatures": {
+            "recommend": {"inputs": history, "outputs": {"item_ids": [1, top_k], "scores": [1, top_k]}},
+            "score": {"inputs": history, "outputs": {"scores": [1, n_items + 1]}},
+        },
+        "vocab_file": vocab_file,
+        "metrics": {},
+    }
 
 
 def sidecar_path(model_path: str | os.PathLike[str]) -> Path:

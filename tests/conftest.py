@@ -60,7 +60,7 @@ def assert_results_entry(entry: dict, role: str) -> None:
 @pytest.fixture(scope="session")
 def tiny_teacher(tiny_dataset, tmp_path_factory):
     """A teacher trained for one epoch in-process on the tiny dataset: (folder, metrics.json as returned)."""
-    from distill.train_teacher import train_teacher
+    from distill.teacher import train_teacher
     from distill.training import TrainConfig
 
     out_dir = tmp_path_factory.mktemp("tiny_teacher")

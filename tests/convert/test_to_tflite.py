@@ -15,20 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from convert import to_tflite
+from convert import export_folder
+from convert.default_run import synthetic_dataset
 from convert.export import save_export_module
+from convert.export_folder import ExportConfig, export_variant, run_export
 from convert.ops import builtin_only
-from convert.to_tflite import (
-    VOCAB_FILE,
-    ExportConfig,
-    export_variant,
-    run_export,
-    synthetic_dataset,
-)
 from model.sasrec import SASRec, SASRecConfig
 from runtime.evaluate import evaluate_model
 from runtime.litert import Recommender
-from runtime.sidecar import load_artifact
+from runtime.sidecar import VOCAB_FILE, load_artifact
 from runtime.vocab import write_vocab
 from tests.convert.golden_checks import assert_golden_cases_reproduce
 
@@ -104,7 +99,7 @@ def test_golden_matches_a_fresh_litert_run(export):
 def test_report_json_fields(export):
     report = json.loads((export / "report.json").read_text())
     assert {"dataset", "n_items", "max_len", "top_k", "commit", "machine", "command"} <= set(report)
-    assert report["machine"]["accelerator"] == "none" and "to_tflite.py" in report["command"]
+    assert report["machine"]["accelerator"] == "none" and "to_tflite" in report["command"]
     assert [entry["name"] for entry in report["models"]] == EXPECTED_MODELS
     for entry in report["models"]:
         assert entry["bytes"] == (export / entry["file"]).stat().st_size
@@ -174,7 +169,7 @@ def test_a_failed_export_leaves_the_previous_export_byte_identical(
 
     config = ExportConfig(out=previous, variants=("fp32",), top_k=5, parity_examples=2, bench_runs=1)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(to_tflite, "convert_variant", converter_fails)
+        patch.setattr(export_folder, "convert_variant", converter_fails)
         with pytest.raises(RuntimeError, match="converter failed"):
             run_export(tiny_dataset, teacher_dir, teacher_dir, config, "test")
     assert _file_hashes(previous) == before

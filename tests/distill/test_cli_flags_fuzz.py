@@ -11,16 +11,16 @@ from absl import flags
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convert import to_tflite
+from convert import export_flags
 from convert.export import check_top_k
-from distill import cli_flags, train_student, train_teacher
+from distill import cli_flags
 from model.sasrec import SASRecConfig
 
 N_ITEMS = 200
 CLIS = {
-    "train_teacher": train_teacher.define_flags,
-    "train_student": train_student.define_flags,
-    "to_tflite": to_tflite.define_flags,
+    "train_teacher": cli_flags.define_teacher_cli_flags,
+    "train_student": cli_flags.define_student_cli_flags,
+    "to_tflite": export_flags.define_flags,
 }
 NUMERIC_FLAGS = [
     "epochs", "batch_size", "max_len", "hidden_dim", "num_blocks", "num_heads", "dropout", "learning_rate",
@@ -49,7 +49,7 @@ def build_configs(cli: str, values: flags.FlagValues) -> None:
         SASRecConfig(n_items=N_ITEMS, **cli_flags.backbone_from_flags(values))
     else:
         teacher = SASRecConfig(n_items=N_ITEMS, max_len=8, hidden_dim=16)
-        train_student.student_config_from_flags(values, teacher)
+        cli_flags.student_config_from_flags(values, teacher)
 
 
 def outcome(cli: str, argv: list[str]) -> str:

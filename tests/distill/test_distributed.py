@@ -72,7 +72,7 @@ def _validate_on_a_plateau() -> None:
     The real validation still runs (its cost and its collective-free evaluation under the strategy are part of
     the path); only the monitored score is pinned, which makes the decay schedule known in advance.
     """
-    import distill.train_teacher as train_teacher_module
+    import distill.teacher as train_teacher_module
 
     real_fit = train_teacher_module.fit
 
@@ -102,7 +102,7 @@ def _teacher_train_config(strategy: str):
 
 def _train_teacher(strategy: str, out_dir: Path) -> dict:
     """train_teacher under `strategy` with the plateau schedule; its epoch history and the best weights."""
-    import distill.train_teacher as train_teacher_module
+    import distill.teacher as train_teacher_module
 
     captured = {}
     load_model = train_teacher_module.load_model
@@ -140,7 +140,7 @@ def _train_student(strategy: str, teacher_dir: Path, out_dir: Path) -> list[floa
     import dataclasses
 
     from distill.distiller import DistillConfig
-    from distill.train_student import train_student
+    from distill.student import train_student
     from distill.training import TrainConfig
 
     dataset = _tiny_dataset()

@@ -14,7 +14,7 @@ import pytest
 
 from distill import model_io
 from distill.pipeline import EpochBatches, training_batches, training_dataset
-from distill.train_teacher import train_teacher
+from distill.teacher import train_teacher
 from distill.training import STATE_FILE, TrainConfig, TrainingDivergedError, fit
 from model.keras_setup import keras
 from model.sasrec import SASRec

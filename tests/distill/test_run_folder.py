@@ -21,7 +21,7 @@ from distill.run_folder import (
     folder_lock,
 )
 from distill.synthetic import generate_synthetic
-from distill.train_teacher import train_teacher
+from distill.teacher import train_teacher
 from distill.training import STATE_FILE, TrainConfig
 from tests.conftest import REPO, tiny_sasrec_config
 

@@ -13,8 +13,8 @@ from distill import teacher_cache
 from distill.distiller import DistillConfig, Distiller
 from distill.model_io import save_model
 from distill.pipeline import training_batches
+from distill.student import train_student
 from distill.teacher_cache import CACHE_FOLDER, load_or_build_teacher_cache
-from distill.train_student import train_student
 from distill.training import TrainConfig
 from model.keras_setup import keras, tf
 from model.sasrec import SASRec

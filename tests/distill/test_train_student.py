@@ -7,11 +7,12 @@ import json
 import numpy as np
 import pytest
 
+from distill.cli_flags import parse_factors
 from distill.dataset import leave_one_out
 from distill.distiller import DistillConfig
 from distill.model_io import ModelFolderError, load_model
+from distill.student import build_distiller, train_student
 from distill.synthetic import generate_synthetic
-from distill.train_student import build_distiller, parse_factors, train_student
 from distill.training import TrainConfig
 from tests.conftest import assert_results_entry, run_cli, tiny_sasrec_config
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from distill.model_io import load_model
-from distill.train_teacher import item_counts, prefix_sequences
+from distill.teacher import item_counts, prefix_sequences
 from model.parameters import parameter_report
 from runtime.vocab import read_vocab
 from tests.conftest import assert_results_entry

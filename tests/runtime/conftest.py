@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime.sidecar import write_sidecar
+from runtime.sidecar import VOCAB_FILE, contract_fields, write_sidecar
 from runtime.vocab import Vocab, write_vocab
 
 N_ITEMS = 12
@@ -21,7 +21,6 @@ TOP_K = 3
 EMBEDDING_DIM = 4
 PADDING_SCORE = -1e9
 MODEL_FILE = "student_fp32.tflite"
-VOCAB_FILE = "vocab.tsv"
 
 
 @dataclass(frozen=True)
@@ -62,25 +61,8 @@ def tiny_vocab(n_items: int = N_ITEMS, prefix: str = "") -> Vocab:
 def sidecar_fields(
     variant: str = "fp32", n_items: int = N_ITEMS, max_len: int = MAX_LEN, top_k: int = TOP_K
 ) -> dict:
-    """The contract fields of a tiny student's sidecar (docs/artifacts.md); hashes come from write_sidecar."""
-    history = {"history": [1, max_len]}
-    return {
-        "role": "student",
-        "variant": variant,
-        "dataset": "tiny",
-        "n_items": n_items,
-        "max_len": max_len,
-        "top_k": top_k,
-        "padding_side": "left",
-        "padding_id": 0,
-        "excludes_history": True,
-        "signatures": {
-            "recommend": {"inputs": history, "outputs": {"item_ids": [1, top_k], "scores": [1, top_k]}},
-            "score": {"inputs": history, "outputs": {"scores": [1, n_items + 1]}},
-        },
-        "vocab_file": VOCAB_FILE,
-        "metrics": {},
-    }
+    """The contract fields of a tiny student's sidecar; hashes come from write_sidecar."""
+    return contract_fields("student", variant, "tiny", n_items, max_len, top_k, VOCAB_FILE)
 
 
 def _convert(model: TinyModel, directory: Path) -> bytes:

@@ -5,7 +5,9 @@
 export const PADDING_ID = 0;
 export const VOCAB_HEADER = ['internal_id', 'original_id', 'title'];
 
-// Scores at or below this are masks the graph wrote (-1e9 for padding and seen items), never real recommendations.
+// Scores at or below this are never real recommendations. `recommend` writes no mask: it excludes the history by rank
+// (convert/export.py, top_k_excluding_history); `score` holds -1e9 in the padding column of the float variants. The
+// check keeps a decoded list free of such sentinels should an export ever return one.
 export const MASKED_SCORE_THRESHOLD = -1e8;
 
 /**

@@ -12,8 +12,9 @@ import java.util.Set;
 /** Turns model outputs into ranked items: decoding of {@code recommend}, top-K over {@code score}. */
 public final class Ranking {
   /**
-   * Scores at or below this are masks, not model opinions: the graph writes {@code -1e9} into padding and excluded
-   * columns, so such an entry in the {@code recommend} top-K only means the catalogue ran out of candidates.
+   * Scores at or below this are sentinels, not model opinions. {@code recommend} writes no mask (it excludes the
+   * history by rank, see convert/export.py {@code top_k_excluding_history}); {@code score} holds {@code -1e9} in the
+   * padding column of the float variants. Dropping such entries keeps a decoded list free of sentinels.
    */
   public static final float MASKED_SCORE_THRESHOLD = -1e8f;
 

@@ -1,0 +1,173 @@
+"""The flags of the main job (`python convert/to_tflite.py`) and their conversion into the job's configs.
+
+Dataset, model, training, student-table and distillation flags are `distill.cli_flags`' own (defined once
+for every CLI); here are only the export's flags and the job's defaults. Settings the user does not give are
+chosen from the data (`distill.data_defaults`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from absl import flags
+
+from convert.default_run import JobResult, TrainingPlan, run_job, synthetic_dataset
+from convert.export_folder import ExportConfig
+from convert.quantize import VARIANTS
+from convert.summary import summary_text
+from distill import cli_flags
+from distill.data_defaults import DataDefaults, data_defaults
+from distill.dataset import SequenceDataset
+from distill.run_folder import default_out_dir
+from distill.synthetic import DEFAULT_ITEMS, DEFAULT_USERS
+from model.sasrec import SASRecConfig
+from runtime.provenance import command_line
+
+# The job's training defaults. 80 teacher epochs at 2e-3 (about 4 minutes on 2 cores) bring the synthetic
+# teacher level with the first-order Markov baseline (test NDCG@10 0.455 both); 10 epochs at 1e-3 stopped at
+# 0.32.
+HIDDEN_DIM = 32
+TEACHER_EPOCHS = 80
+STUDENT_EPOCHS = 30
+LEARNING_RATE = 2e-3
+PATIENCE = 5
+# Flags whose default is read off the data when the user does not give them (name -> DataDefaults field).
+DATA_CHOSEN = ("max_len", "repeat_scores", "tt_rank", "tt_num_cores")
+
+
+def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """Every flag of the main job, into `flag_values` (tests use a fresh `FlagValues`)."""
+    into = {"flag_values": flag_values}
+    cli_flags.define_dataset_flags(flag_values)
+    cli_flags.define_model_flags(hidden_dim=HIDDEN_DIM, flag_values=flag_values)
+    cli_flags.define_training_flags(
+        epochs=TEACHER_EPOCHS, flag_values=flag_values, learning_rate=LEARNING_RATE, patience=PATIENCE
+    )
+    cli_flags.define_student_table_flags(flag_values)
+    cli_flags.define_distillation_flags(flag_values)
+    for name in DATA_CHOSEN:
+        flag_values[name].help += " Default: chosen from the data (see distill/data_defaults.py)."
+    flags.DEFINE_integer("student_epochs", STUDENT_EPOCHS, "Maximum student epochs.", lower_bound=1, **into)
+    flags.DEFINE_integer(
+        "synthetic_users", DEFAULT_USERS, "Users of the synthetic dataset.", lower_bound=2, **into
+    )
+    flags.DEFINE_integer(
+        "synthetic_items", DEFAULT_ITEMS, "Items of the synthetic dataset.", lower_bound=8, **into
+    )
+    flags.DEFINE_string("teacher", None, "Trained teacher folder; with --student, skips training.", **into)
+    flags.DEFINE_string("student", None, "Trained student folder; with --teacher, skips training.", **into)
+    flags.DEFINE_string(
+        "out",
+        None,
+        "Export folder (default artifacts/<dataset>; with --data, artifacts/<file stem>-<hash of its "
+        "content>). The default run trains into <out>/models/.",
+        **into,
+    )
+    flags.DEFINE_bool(
+        "overwrite",
+        False,
+        "Default run: train again in <out>/models/ when it holds a run of other settings or data.",
+        **into,
+    )
+    flags.DEFINE_list("variants", list(VARIANTS), "Variants to export (qat_int8 is student only).", **into)
+    flags.DEFINE_integer("top_k", 20, "K of the recommend signature.", lower_bound=1, **into)
+    flags.DEFINE_integer(
+        "eval_examples", 0, "Test examples evaluated in LiteRT per variant (0 = all).", lower_bound=0, **into
+    )
+    flags.DEFINE_integer(
+        "parity_examples", 200, "Test histories for Keras/LiteRT parity (0 = all).", lower_bound=0, **into
+    )
+    flags.DEFINE_integer("bench_runs", 300, "Timed recommend calls per variant.", lower_bound=1, **into)
+    flags.DEFINE_integer("bench_warmup", 30, "Untimed recommend calls before timing.", lower_bound=0, **into)
+    flags.DEFINE_integer("golden_cases", 8, "Histories in golden.json.", lower_bound=2, **into)
+    flags.DEFINE_integer(
+        "qat_epochs", 1, "Quantization-aware fine-tune epochs of the student.", lower_bound=0, **into
+    )
+
+
+def dataset_from_flags(values: flags.FlagValues) -> SequenceDataset:
+    """--data/--format, else the named --dataset; the synthetic one at --synthetic_users/--synthetic_items."""
+    if values.data is None and values.dataset == "synthetic":
+        return synthetic_dataset(values.synthetic_users, values.synthetic_items, values.seed)
+    return cli_flags.dataset_from_flags(values)
+
+
+def export_config_from_flags(values: flags.FlagValues, dataset: SequenceDataset) -> ExportConfig:
+    out = Path(values.out) if values.out else default_out_dir(dataset.name, values.data, role=None)
+    return ExportConfig(
+        out=out,
+        variants=tuple(values.variants),
+        top_k=values.top_k,
+        eval_examples=values.eval_examples,
+        parity_examples=values.parity_examples,
+        bench_runs=values.bench_runs,
+        bench_warmup=values.bench_warmup,
+        golden_cases=values.golden_cases,
+        qat_epochs=values.qat_epochs,
+        batch_size=values.batch_size,
+        seed=values.seed,
+        exclude_history=values.exclude_history,
+    )
+
+
+def chosen_settings(values: flags.FlagValues, defaults: DataDefaults) -> dict:
+    """The data-chosen value of every DATA_CHOSEN flag the user did not give, and the given ones."""
+    return {
+        name: values[name].value if values[name].present else getattr(defaults, name) for name in DATA_CHOSEN
+    }
+
+
+def plan_from_flags(values: flags.FlagValues, dataset: SequenceDataset, settings: dict) -> TrainingPlan:
+    """Teacher and student configs: the backbone flags, with `settings` (see `chosen_settings`) applied."""
+    backbone = {**cli_flags.backbone_from_flags(values), "max_len": settings["max_len"]}
+    backbone["repeat_scores"] = settings["repeat_scores"]
+    teacher = SASRecConfig(n_items=dataset.n_items, **backbone)
+    table = {
+        **cli_flags.student_table_from_flags(values),
+        "tt_rank": settings["tt_rank"],
+        "tt_num_cores": settings["tt_num_cores"],
+    }
+    student = dataclasses.replace(teacher, **table)
+    train = cli_flags.train_config_from_flags(values)
+    return TrainingPlan(
+        teacher=teacher,
+        student=student,
+        teacher_train=train,
+        student_train=dataclasses.replace(train, epochs=values.student_epochs),
+        distill=cli_flags.distill_config_from_flags(values),
+    )
+
+
+def job_from_flags(values: flags.FlagValues) -> tuple[JobResult, SequenceDataset]:
+    """Runs the main job as the flags say; prints the data-chosen settings first."""
+    if bool(values.teacher) != bool(values.student):
+        raise ValueError("pass both --teacher and --student (existing folders), or neither (train both)")
+    dataset = dataset_from_flags(values)
+    config = export_config_from_flags(values, dataset)
+    if values.teacher:
+        given = (Path(values.teacher), Path(values.student))
+        return run_job(dataset, config, command_line(), given=given), dataset
+    defaults = data_defaults(dataset, values.top_k)
+    settings = chosen_settings(values, defaults)
+    reasons = zip(DATA_CHOSEN, _reasons(defaults), strict=True)
+    for reason in dict.fromkeys(reason for name, reason in reasons if not values[name].present):
+        print(f"chosen from the data: {reason}")
+    plan = plan_from_flags(values, dataset, settings)
+    return run_job(dataset, config, command_line(), plan=plan, overwrite=values.overwrite), dataset
+
+
+def _reasons(defaults: DataDefaults) -> list[str]:
+    """One reason per DATA_CHOSEN flag (tt_rank and tt_num_cores share theirs)."""
+    max_len, repeat, table = defaults.reasons()
+    return [max_len, repeat, table, table]
+
+
+def main_job(values: flags.FlagValues) -> None:
+    """The whole command: the job, then the summary."""
+    result, dataset = job_from_flags(values)
+    print(
+        summary_text(
+            result.report, result.out, dataset, (result.teacher_dir, result.student_dir), result.seconds
+        )
+    )

@@ -1,0 +1,272 @@
+"""The export folder of docs/artifacts.md: flatbuffers with sidecars, vocab, golden cases and the report.
+
+Every variant is converted, verified against its sidecar, evaluated in LiteRT on the test split, compared with
+its Keras model and timed in a fresh process; the folder is written transactionally (`run_export`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from convert.export import check_top_k, save_export_module
+from convert.golden import GOLDEN_FILE, golden_prefixes, write_golden
+from convert.ops import non_builtin_operators, operator_counts
+from convert.parity import compare_scores, keras_scores, litert_scores, parity_histories
+from convert.qat import quantization_aware_student
+from convert.quantize import (
+    VARIANTS,
+    convert_variant,
+    padding_column,
+    representative_histories,
+    variants_for_role,
+)
+from convert.report import quality_flags, write_report
+from distill.dataset import SequenceDataset
+from distill.model_io import check_model_folder, load_model, read_model_config
+from distill.teacher import evaluate_baselines, training_sequences
+from model.parameters import parameter_report
+from model.sasrec import SASRec
+from runtime.atomic import atomic_write_bytes, staged_folder
+from runtime.bench import benchmark_in_fresh_process
+from runtime.evaluate import evaluate_model
+from runtime.litert import Recommender
+from runtime.metrics import TARGET_KIND_KEYS, head_item_mask
+from runtime.provenance import git_commit, machine_info
+from runtime.sidecar import VOCAB_FILE, ArtifactError, contract_fields, load_artifact, write_sidecar
+from runtime.vocab import write_vocab
+
+MODELS_DIR = "models"  # the default run's training folders inside the export folder
+ROLES = ("teacher", "student")
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """Everything the export job needs, built from flags in `main`."""
+
+    out: Path
+    variants: tuple[str, ...] = VARIANTS
+    top_k: int = 20
+    eval_examples: int = 0
+    parity_examples: int = 200
+    bench_runs: int = 300
+    bench_warmup: int = 30
+    golden_cases: int = 8
+    qat_epochs: int = 1
+    batch_size: int = 128
+    seed: int = 0
+    exclude_history: bool = False
+
+
+def _examples(dataset: SequenceDataset, count: int) -> tuple[list[np.ndarray], np.ndarray]:
+    limit = len(dataset.test_prefixes) if count <= 0 else count
+    return list(dataset.test_prefixes[:limit]), dataset.test_targets[:limit]
+
+
+def export_variant(
+    keras_model: SASRec,
+    saved_model_dir: Path,
+    variant: str,
+    role: str,
+    dataset: SequenceDataset,
+    config: ExportConfig,
+    params: int,
+) -> dict:
+    """Converts, writes, verifies, evaluates and times one variant; returns its report entry.
+
+    `params` is the deployed model's weight count (a QAT model also holds quantizer state, not counted).
+    """
+    model_config = keras_model.config
+    calibration = representative_histories(dataset.train_sequences, model_config.max_len, seed=config.seed)
+    conversion = convert_variant(saved_model_dir, variant, calibration)
+    path = config.out / f"{role}_{variant}.tflite"
+    atomic_write_bytes(path, conversion.flatbuffer)
+    ops = operator_counts(path)
+    fields = contract_fields(role, variant, dataset.name, dataset.n_items, model_config.max_len, config.top_k)
+    fields.update(
+        builtin_only=not non_builtin_operators(path),
+        ops=ops,
+        quantization=conversion.quantization,
+        converter_notes=list(conversion.notes),
+    )
+    write_sidecar(path, fields)
+
+    recommender = Recommender(path)
+    prefixes, targets = _examples(dataset, config.eval_examples)
+    head_mask = head_item_mask(dataset.train_sequences, dataset.n_items)
+    evaluation = evaluate_model(
+        recommender, prefixes, targets, head_mask, exclude_history=config.exclude_history
+    )
+    histories = parity_histories(dataset.test_prefixes, model_config.max_len, config.parity_examples)
+    parity = compare_scores(
+        keras_scores(keras_model, histories), litert_scores(recommender, histories), histories
+    )
+    latency = benchmark_in_fresh_process(path, config.bench_runs, config.bench_warmup)
+    # `excludes_history` says what `recommend` does; `metrics_protocol` how `metrics` were ranked.
+    target_kinds = {key: evaluation[key] for key in TARGET_KIND_KEYS}
+    fields.update(
+        metrics=evaluation["metrics"], metrics_protocol=evaluation["metrics_protocol"], **target_kinds
+    )
+    write_sidecar(path, fields)
+    print(
+        f"{path.name}: {path.stat().st_size:,} bytes, "
+        f"NDCG@10 {evaluation['metrics']['NDCG@10']:.4f}, {parity}"
+    )
+    return {
+        "name": f"{role}_{variant}",
+        "role": role,
+        "variant": variant,
+        "file": path.name,
+        "bytes": path.stat().st_size,
+        "params": params,
+        "builtin_only": fields["builtin_only"],
+        "ops": ops,
+        "quantization": conversion.quantization,
+        "notes": [f"{role}_{variant}: {note}" for note in conversion.notes],
+        "metrics_protocol": evaluation["metrics_protocol"],
+        "metrics": evaluation["metrics"],
+        "metrics_head": evaluation.get("metrics_head", {}),
+        "metrics_tail": evaluation.get("metrics_tail", {}),
+        **target_kinds,
+        "n_eval_examples": evaluation["n_examples"],
+        "parity": parity,
+        "latency_ms": {"p50": latency["p50_ms"], "p95": latency["p95_ms"]},
+    }
+
+
+def export_role(
+    role: str, model_dir: Path, teacher_dir: Path, dataset: SequenceDataset, config: ExportConfig
+) -> list[dict]:
+    """Every applicable variant of one model; each is compared with the Keras model it was converted from."""
+    keras_model = load_model(model_dir)
+    if keras_model.config.n_items != dataset.n_items:
+        raise ValueError(
+            f"{model_dir} holds a model of {keras_model.config.n_items} items but dataset {dataset.name} has "
+            f"{dataset.n_items}; pass the models trained on this dataset"
+        )
+    params = parameter_report(keras_model)["total"]
+    entries = []
+    with tempfile.TemporaryDirectory(prefix=f"odrec_{role}_") as scratch:
+        saved_models: dict[str, Path] = {}
+        for variant in variants_for_role(role, config.variants):
+            if variant == "qat_int8":
+                qat_model = quantization_aware_student(
+                    str(model_dir),
+                    str(teacher_dir),
+                    training_sequences(dataset, keras_model.config),
+                    epochs=config.qat_epochs,
+                    batch_size=config.batch_size,
+                    seed=config.seed,
+                )
+                qat_dir = save_export_module(qat_model, config.top_k, Path(scratch) / "qat")
+                entries.append(export_variant(qat_model, qat_dir, variant, role, dataset, config, params))
+            else:
+                column = padding_column(variant)
+                if column not in saved_models:
+                    directory = Path(scratch) / f"float_{column}"
+                    saved_models[column] = save_export_module(keras_model, config.top_k, directory, column)
+                entries.append(
+                    export_variant(keras_model, saved_models[column], variant, role, dataset, config, params)
+                )
+    fp32 = next((entry for entry in entries if entry["variant"] == "fp32"), None)
+    for entry in entries:
+        entry["flags"] = quality_flags(entry, fp32) + entry["notes"]
+    return entries
+
+
+def run_export(
+    dataset: SequenceDataset, teacher_dir: Path, student_dir: Path, config: ExportConfig, command: str
+) -> dict:
+    """Writes the whole export folder, transactionally: every file goes into a temporary sibling of
+    `config.out`, which replaces it only once every model passed `verify_export`; a failure leaves the old
+    folder byte-identical. A `models/` folder of the default run's training moves into the new folder.
+
+    Raises:
+        ArtifactError: a written model or sidecar fails its checks (nothing is swapped in).
+    """
+    with staged_folder(config.out, carry=(MODELS_DIR,)) as staging:
+        report = write_export(
+            dataset, teacher_dir, student_dir, config, dataclasses.replace(config, out=staging), command
+        )
+        verify_export(staging)
+    return report
+
+
+def verify_export(folder: Path) -> None:
+    """Every flatbuffer in `folder` matches its sidecar and vocab (sha256, fields, vocab length).
+
+    Raises:
+        ArtifactError: a model or sidecar fails `runtime.sidecar.load_artifact`, or the folder holds none.
+    """
+    models = sorted(folder.glob("*.tflite"))
+    if not models:
+        raise ArtifactError(f"the export in {folder} holds no .tflite model")
+    for model_path in models:
+        load_artifact(model_path)
+
+
+def write_export(
+    dataset: SequenceDataset,
+    teacher_dir: Path,
+    student_dir: Path,
+    config: ExportConfig,
+    staged: ExportConfig,
+    command: str,
+) -> dict:
+    """Vocab first, then flatbuffers + sidecars, golden.json and the report, all into `staged.out`."""
+    write_vocab(staged.out / VOCAB_FILE, dataset.vocab)
+    models = []
+    for role, model_dir in (("teacher", teacher_dir), ("student", student_dir)):
+        models += export_role(role, model_dir, teacher_dir, dataset, staged)
+    student_fp32 = staged.out / "student_fp32.tflite"
+    max_len = read_model_config(student_dir).max_len
+    if student_fp32.exists():
+        prefixes = golden_prefixes(dataset.test_prefixes, max_len, config.golden_cases)
+        write_golden(student_fp32, prefixes, staged.out / GOLDEN_FILE)
+    first = models[0]
+    head_mask = head_item_mask(dataset.train_sequences, dataset.n_items)
+    baselines = evaluate_baselines(
+        dataset, head_mask, config.exclude_history, max_len, test_limit=config.eval_examples
+    )
+    report = {
+        "dataset": dataset.name,
+        "n_items": dataset.n_items,
+        "max_len": load_model(teacher_dir).config.max_len,
+        "top_k": config.top_k,
+        "commit": git_commit(),
+        "machine": machine_info(),
+        "command": command,
+        "export_config": {key: str(value) for key, value in dataclasses.asdict(config).items()},
+        "n_eval_examples": first["n_eval_examples"],
+        "exclude_history": config.exclude_history,
+        "models": models,
+        "baselines": baselines,
+    }
+    write_report(report, staged.out)
+    return report
+
+
+def check_before_training(
+    dataset: SequenceDataset, config: ExportConfig, model_dirs: Sequence[Path], max_len: int
+) -> None:
+    """Everything that can fail an export and is known before training: the variants, the model folders (of
+    this dataset?) and `top_k` against the catalogue and the history length.
+
+    Args:
+        model_dirs: the given teacher and student folders (empty when the run trains them).
+        max_len: history length of the models to be trained (ignored when folders are given).
+
+    Raises:
+        ValueError: an unknown variant, or a `top_k` the catalogue cannot serve.
+        ModelFolderError: a folder that is not a model of this dataset.
+    """
+    variants_for_role("student", config.variants)
+    folders = zip(model_dirs, ROLES[: len(model_dirs)], strict=True)
+    max_lens = [check_model_folder(folder, dataset, role).max_len for folder, role in folders]
+    for length in max_lens or [max_len]:
+        check_top_k(config.top_k, dataset.n_items, length)
