@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.curves import plot_dataset
 from runtime.atomic import atomic_write_text
 from runtime.metrics import target_kind_summary
 
@@ -186,6 +187,22 @@ def sampled_section(result: dict) -> list[str]:
     lines.append(target_line("sampled NDCG@10 / full NDCG@10", ratio, 0.95))
     lines.append(f"- sampled step time / full step time: {seconds['sampled'] / seconds['full']:.3f}")
     return lines + [""]
+
+
+def curves_section(dataset: str) -> list[str]:
+    """The learning-curve plot of `dataset` (bench.curves), drawn afresh from its results files."""
+    path = plot_dataset(dataset, RESULTS_DIR)
+    if path is None:
+        return []
+    return [
+        f"## Learning curves: {dataset}",
+        "",
+        "Validation NDCG@10 against wall time of training (the `curve` of each results entry; a dot marks "
+        "the epoch kept). `python -m bench.curves --dataset " + dataset + "` redraws it.",
+        "",
+        f"![{dataset} learning curves](bench/results/{path.name})",
+        "",
+    ]
 
 
 def speed_section(result: dict) -> list[str]:
@@ -496,6 +513,7 @@ def render() -> str:
             path = RESULTS_DIR / f"{dataset}-{stage}.json"
             if path.exists():
                 lines += section(json.loads(path.read_text()))
+        lines += curves_section(dataset)
     scaling = RESULTS_DIR / "scaling.json"
     if scaling.exists():
         lines += scaling_section(json.loads(scaling.read_text()))
