@@ -71,6 +71,9 @@ TABLES = {
     },
 }
 
+# Not a table: the student is a dense SASRec with as many parameters as the "main" table's student.
+EQUAL_BUDGET = "dense-equal-budget"
+
 # The ablation ladder of the student table in BENCHMARKS.md: name -> (table, loss weights).
 STUDENTS = {
     "student-scratch": ("main", DistillConfig(ce_weight=1.0, kd_weight=0.0, cl_weight=0.0, pred_weight=0.0)),
@@ -85,4 +88,11 @@ STUDENTS = {
     # Issue 7: every term, but the student never scores the whole catalogue (sampled CE, KD over the
     # teacher's top 100 items).
     "student-full-sampled": ("main", DistillConfig(kd_top_k=100, sampled=True)),
+    # The equal-budget rival (issue 17): a dense-table SASRec with the main student's parameter count
+    # (model.equal_budget: narrower, plain table), from scratch and with the full student's distillation.
+    "student-dense-scratch": (
+        EQUAL_BUDGET,
+        DistillConfig(ce_weight=1.0, kd_weight=0.0, cl_weight=0.0, pred_weight=0.0),
+    ),
+    "student-dense-full": (EQUAL_BUDGET, DistillConfig()),
 }

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from absl import app, flags
 
-from bench.presets import EXCLUDE_HISTORY, STUDENTS, TABLES, TEACHERS
+from bench.presets import EQUAL_BUDGET, EXCLUDE_HISTORY, STUDENTS, TABLES, TEACHERS
 from distill.distiller import DistillConfig
 from distill.model_io import load_model, save_model
 from distill.pipeline import training_batches
@@ -30,6 +30,7 @@ from distill.student import build_distiller, train_student
 from distill.teacher import evaluate_baselines, item_counts, train_teacher, training_sequences
 from distill.teacher_cache import load_or_build_teacher_cache
 from distill.training import TrainConfig, make_optimizer
+from model.equal_budget import count_parameters, dense_config_with_budget
 from model.keras_setup import keras
 from model.sasrec import SASRec, SASRecConfig
 from runtime.atomic import atomic_write_text
@@ -86,8 +87,13 @@ def run_baselines(name: str, data_dir: str | None) -> dict:
 
 
 def student_config_for(name: str, config: SASRecConfig, variant: str) -> SASRecConfig:
-    table = TABLES[name][STUDENTS[variant][0]]
-    return SASRecConfig.from_dict({**config.to_dict(), "item_table": "stp_tt", **table})
+    """The preset student of `variant`: an STP-TT table of the preset's size, or the dense rival with the
+    main STP-TT student's parameter count."""
+    table = STUDENTS[variant][0]
+    if table == EQUAL_BUDGET:
+        main = SASRecConfig.from_dict({**config.to_dict(), "item_table": "stp_tt", **TABLES[name]["main"]})
+        return dense_config_with_budget(main, count_parameters(main))
+    return SASRecConfig.from_dict({**config.to_dict(), "item_table": "stp_tt", **TABLES[name][table]})
 
 
 def run_students(
@@ -110,10 +116,11 @@ def run_students(
     result["models"] = [entry for entry in teacher_metrics["models"] if entry["role"] == "teacher"]
     for variant in variants:
         table, distill_config = STUDENTS[variant]
+        student_config = student_config_for(name, config, variant)
         metrics = train_student(
             dataset,
             teacher_dir,
-            student_config_for(name, config, variant),
+            student_config,
             distill_config,
             train_config,
             runs_dir / name / variant,
@@ -121,7 +128,11 @@ def run_students(
             exclude_history=exclude_history,
         )
         entry = metrics["models"][0]
-        entry["table"] = TABLES[name][table]
+        if table == EQUAL_BUDGET:
+            fields = ("item_table", "hidden_dim", "ffn_dim")
+            entry["table"] = {key: getattr(student_config, key) for key in fields}
+        else:
+            entry["table"] = TABLES[name][table]
         entry["parameters"] = metrics["parameters"]["student"]
         result["models"].append(entry)
         write_result(f"{name}-student", result)  # after every student, so a partial ladder is kept

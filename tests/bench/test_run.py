@@ -54,13 +54,14 @@ def test_sampled_section_states_the_ratio_target(sampled_result):
 def test_student_stage_trains_each_variant_and_times_their_steps(tmp_path):
     """The sampled student gets a sampled-softmax config; a teacher trained with full softmax is fine."""
     backbone, train_config = TINY_TEACHER
-    tables = {name: {"tt_rank": 2, "stp_factor": 2} for name in ("main", "high")}
+    # A main table big enough that a dense model of its size exists (width >= 1 costs n_items parameters).
+    tables = {"main": {"tt_rank": 8, "stp_factor": 2}, "high": {"tt_rank": 2, "stp_factor": 2}}
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(run.TEACHERS, "synthetic", (backbone, train_config))
         patch.setitem(run.TABLES, "synthetic", tables)
         patch.setattr(run, "RESULTS_DIR", tmp_path / "results")
         run.run_teacher("synthetic", tmp_path, None)
-        variants = ["student-scratch", "student-full-sampled"]
+        variants = ["student-scratch", "student-full-sampled", "student-dense-full"]
         result = run.run_students("synthetic", tmp_path, None, variants, timed_steps=2)
     assert [entry["name"] for entry in result["models"]] == ["teacher", *variants]
     configs = {
@@ -70,6 +71,10 @@ def test_student_stage_trains_each_variant_and_times_their_steps(tmp_path):
     assert configs["student-scratch"]["loss"] == "full"
     assert configs["student-full-sampled"]["loss"] == "sampled"
     assert result["models"][2]["distill_config"]["sampled"] is True
+    # The equal-budget rival: a narrower dense table, as many parameters as the main STP-TT student.
+    dense, main_params = result["models"][3], result["models"][1]["params"]
+    assert configs["student-dense-full"]["item_table"] == "dense" and dense["table"]["item_table"] == "dense"
+    assert abs(dense["params"] - main_params) <= 0.02 * main_params and dense["compression_table"] > 1
     assert set(result["seconds_per_step"]) == set(variants)
     assert all(seconds > 0 for seconds in result["seconds_per_step"].values())
     written = json.loads((tmp_path / "results" / "synthetic-student.json").read_text())
