@@ -27,6 +27,7 @@ from absl import app, flags  # noqa: E402
 import model  # noqa: E402, F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from convert.export import check_top_k, save_export_module  # noqa: E402
 from convert.golden import GOLDEN_FILE, golden_prefixes, write_golden  # noqa: E402
+from convert.on_device import OnDeviceConfig, write_on_device_model  # noqa: E402
 from convert.ops import non_builtin_operators, operator_counts  # noqa: E402
 from convert.parity import compare_scores, keras_scores, litert_scores, parity_histories  # noqa: E402
 from convert.qat import quantization_aware_student  # noqa: E402
@@ -60,6 +61,7 @@ from runtime.sidecar import ArtifactError, load_artifact, write_sidecar  # noqa:
 from runtime.vocab import write_vocab  # noqa: E402
 
 VOCAB_FILE = "vocab.tsv"
+ON_DEVICE_FILE = "student_fp32_on_device.tflite"
 MODELS_DIR = "models"  # the default run's training folders inside the export folder
 ROLES = ("teacher", "student")
 SYNTHETIC_ITEMS_PER_CLUSTER = 4
@@ -81,6 +83,7 @@ class ExportConfig:
     batch_size: int = 128
     seed: int = 0
     exclude_history: bool = False
+    on_device: OnDeviceConfig | None = None  # --on_device_training: also write ON_DEVICE_FILE
 
 
 @dataclass(frozen=True)
@@ -303,6 +306,10 @@ def _write_export(
         max_len = load_model(student_dir).config.max_len
         prefixes = golden_prefixes(dataset.test_prefixes, max_len, config.golden_cases)
         write_golden(student_fp32, prefixes, staged.out / GOLDEN_FILE)
+    if config.on_device is not None:
+        student = load_model(student_dir)
+        fields = sidecar_fields(dataset, student.config, config.top_k, "student", "fp32_on_device")
+        write_on_device_model(student, config.top_k, config.on_device, staged.out / ON_DEVICE_FILE, fields)
     first = models[0]
     report = {
         "dataset": dataset.name,
@@ -375,6 +382,21 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
         "seed", 0, "Seed of data generation, training and calibration.", **SEED_BOUNDS, **into
     )
     flags.DEFINE_bool(
+        "on_device_training",
+        False,
+        f"Also write {ON_DEVICE_FILE}: the student with train/get_weights/set_weights/set_items signatures "
+        "(convert/on_device.py).",
+        **into,
+    )
+    flags.DEFINE_integer(
+        "spare_items", 16, "On-device export: item slots for items added later.", lower_bound=1, **into
+    )
+    flags.DEFINE_float("on_device_learning_rate", 0.05, "On-device export: SGD step size of `train`.", **into)
+    register_positive_validator("on_device_learning_rate", flag_values)
+    flags.DEFINE_float(
+        "on_device_weight_decay", 0.01, "On-device export: pull of `train` toward the shipped model.", **into
+    )
+    flags.DEFINE_bool(
         "exclude_history",
         False,
         "Metrics: leave items already in the history out of the ranking (the protocol bench/presets.py "
@@ -444,6 +466,7 @@ def export(values: flags.FlagValues) -> None:
         batch_size=values.batch_size,
         seed=values.seed,
         exclude_history=values.exclude_history,
+        on_device=on_device_config(values),
     )
     given = [Path(values.teacher), Path(values.student)] if values.teacher else []
     check_before_training(dataset, config, given, values.max_len)
@@ -458,6 +481,17 @@ def export(values: flags.FlagValues) -> None:
     print(
         f"wrote {len(report['models'])} models, golden.json and report.md to {config.out} "
         f"(export took {time.perf_counter() - started:.0f} s)"
+    )
+
+
+def on_device_config(values: flags.FlagValues) -> OnDeviceConfig | None:
+    """The on-device export's settings, or None without --on_device_training."""
+    if not values.on_device_training:
+        return None
+    return OnDeviceConfig(
+        spare_items=values.spare_items,
+        learning_rate=values.on_device_learning_rate,
+        weight_decay=values.on_device_weight_decay,
     )
 
 
