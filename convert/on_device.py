@@ -29,10 +29,8 @@ from convert.ops import strip_tensor_names
 from model.keras_setup import tf
 from model.sasrec import PADDING_SCORE, SASRec
 from runtime.atomic import atomic_write_bytes
+from runtime.personalise import STATE_NAMES, TRAINING_SIGNATURES
 from runtime.sidecar import write_sidecar
-
-TRAINING_SIGNATURES = ("recommend", "score", "train", "get_weights", "set_weights", "set_items")
-STATE_NAMES = ("adapter_scale", "adapter_shift", "item_bias", "spare_vectors", "spare_active")
 
 
 @dataclass(frozen=True)
