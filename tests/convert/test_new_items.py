@@ -4,23 +4,15 @@ import numpy as np
 
 import model  # noqa: F401  (tf-keras before TensorFlow)
 from convert.new_items import context_means, fit_context_map, new_item_vectors
-from model.sasrec import SASRec, SASRecConfig
+from model.sasrec import SASRec
 from runtime.history import encode_history
+from tests.conftest import tiny_sasrec_config
 
 N_ITEMS, MAX_LEN, DIM = 30, 6, 8
 
 
 def student() -> SASRec:
-    config = SASRecConfig(
-        n_items=N_ITEMS,
-        max_len=MAX_LEN,
-        hidden_dim=DIM,
-        num_blocks=1,
-        dropout=0.0,
-        item_table="stp_tt",
-        tt_rank=4,
-        stp_factor=2,
-    )
+    config = tiny_sasrec_config(N_ITEMS, max_len=MAX_LEN, item_table="stp_tt")
     return SASRec(config).build_for_inference()
 
 

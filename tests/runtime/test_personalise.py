@@ -12,7 +12,7 @@ from runtime.item_update import ItemUpdateError, encode_item_update
 from runtime.personalise import Personaliser, StateError, _state_digest, training_pairs
 from runtime.sidecar import ArtifactError
 from runtime.vocab import write_vocab
-from tests.conftest import REPO
+from tests.conftest import REPO, tiny_sasrec_config
 from tests.runtime.conftest import tiny_vocab
 
 N_ITEMS, MAX_LEN, DIM, TOP_K, SPARE = 30, 6, 8, 4, 3
@@ -25,19 +25,10 @@ def on_device_model(tmp_path_factory):
     import model  # noqa: F401  (tf-keras before TensorFlow)
     from convert.on_device import OnDeviceConfig, write_on_device_model
     from convert.to_tflite import ON_DEVICE_FILE, VOCAB_FILE, sidecar_fields, synthetic_dataset
-    from model.sasrec import SASRec, SASRecConfig
+    from model.sasrec import SASRec
 
     folder = tmp_path_factory.mktemp("on_device")
-    config = SASRecConfig(
-        n_items=N_ITEMS,
-        max_len=MAX_LEN,
-        hidden_dim=DIM,
-        num_blocks=1,
-        dropout=0.0,
-        item_table="stp_tt",
-        tt_rank=4,
-        stp_factor=2,
-    )
+    config = tiny_sasrec_config(N_ITEMS, max_len=MAX_LEN, item_table="stp_tt")
     keras_model = SASRec(config).build_for_inference()
     write_vocab(folder / VOCAB_FILE, tiny_vocab(N_ITEMS))
     fields = sidecar_fields(synthetic_dataset(40, N_ITEMS, 0), config, TOP_K, "student", "fp32_on_device")
