@@ -1,9 +1,11 @@
 """Vectors for items the student never trained on, from the sessions they appear in (no retraining).
 
-An item's trained row is what its preceding contexts' sequence vectors should score highly, so the mean
-sequence vector of the contexts an item follows predicts its row. A ridge map from those context means to the
-rows of the trained items calibrates scale and direction; applied to a new item's context mean, it gives the
-vector that `set_items` writes on the device (convert/on_device.py).
+The student scores an item by the dot product of the sequence vector with the item's row, so a row along the
+mean sequence vector of the contexts an item follows ranks it high exactly after such contexts. Its length is
+the median length of the trained rows, so the new item competes with them on equal terms. (A ridge map fitted
+from context means to trained rows was tried first: it shrank and rotated the vectors, and on the synthetic
+benchmark no held-out item reached a top 20; the direction alone reached 0.89 HR@20 in a Keras check.) The
+vector is what `set_items` writes on the device (convert/on_device.py).
 """
 
 from __future__ import annotations
@@ -49,11 +51,10 @@ def context_means(
     return means
 
 
-def fit_context_map(context: np.ndarray, rows: np.ndarray, ridge: float = 1e-2) -> np.ndarray:
-    """The ridge map M [d, d] minimising |context M - rows|^2 + ridge |M|^2 (both [items, d])."""
-    dim = context.shape[1]
-    gram = context.T @ context + ridge * len(context) * np.eye(dim)
-    return np.linalg.solve(gram, context.T @ rows)
+def typical_row_norm(model: SASRec, item_ids: Sequence[int]) -> float:
+    """The median L2 norm of the trained rows of `item_ids` (ids 1..n_items)."""
+    rows = model.item_table.lookup(np.asarray(item_ids, np.int32)).numpy()
+    return float(np.median(np.linalg.norm(rows, axis=1)))
 
 
 def new_item_vectors(
@@ -63,24 +64,19 @@ def new_item_vectors(
     calibration_items: int = 500,
     seed: int = 0,
 ) -> dict[int, np.ndarray]:
-    """Vectors [d] for `new_ids` (ids above the model's n_items, as they appear in `sequences`).
+    """Vectors [d] for `new_ids` (ids above the model's n_items, as they appear in `sequences`); ids that
+    never follow a context are left out.
 
-    The map is fitted on up to `calibration_items` trained items (random, seeded) that appear in `sequences`.
+    The length is the median over up to `calibration_items` trained items (random, seeded) of `sequences`.
 
     Raises:
-        ValueError: no trained item has a context in `sequences` to fit the map on.
+        ValueError: `sequences` hold no trained item to take the length from.
     """
     n_items = model.config.n_items
     trained = sorted({int(item) for sequence in sequences for item in sequence if 1 <= item <= n_items})
-    rng = np.random.default_rng(seed)
-    chosen = rng.permutation(trained)[:calibration_items].tolist()
-    known = context_means(model, sequences, chosen)
-    if not known:
-        raise ValueError(
-            "no trained item follows a context in the given sequences; pass the sessions to learn from"
-        )
-    items = sorted(known)
-    context = np.stack([known[item] for item in items])
-    rows = model.item_table.lookup(np.array(items, np.int32)).numpy()
-    mapping = fit_context_map(context, rows)
-    return {item: mean @ mapping for item, mean in context_means(model, sequences, new_ids).items()}
+    if not trained:
+        raise ValueError("the given sequences hold no trained item; pass the sessions to learn from")
+    chosen = np.random.default_rng(seed).permutation(trained)[:calibration_items]
+    length = typical_row_norm(model, chosen)
+    means = context_means(model, sequences, new_ids)
+    return {item: mean * (length / max(float(np.linalg.norm(mean)), 1e-12)) for item, mean in means.items()}
