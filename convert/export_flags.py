@@ -13,7 +13,8 @@ from pathlib import Path
 from absl import flags
 
 from convert.default_run import JobResult, TrainingPlan, run_job, synthetic_dataset
-from convert.export_folder import ExportConfig
+from convert.export_folder import ON_DEVICE_FILE, ExportConfig
+from convert.on_device import OnDeviceConfig
 from convert.quantize import VARIANTS
 from convert.summary import summary_text
 from distill import cli_flags
@@ -84,6 +85,21 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     flags.DEFINE_integer(
         "qat_epochs", 1, "Quantization-aware fine-tune epochs of the student.", lower_bound=0, **into
     )
+    flags.DEFINE_bool(
+        "on_device_training",
+        False,
+        f"Also write {ON_DEVICE_FILE}: the student with train/get_weights/set_weights/set_items signatures "
+        "(convert/on_device.py).",
+        **into,
+    )
+    flags.DEFINE_integer(
+        "spare_items", 16, "On-device export: item slots for items added later.", lower_bound=1, **into
+    )
+    flags.DEFINE_float("on_device_learning_rate", 0.05, "On-device export: SGD step size of `train`.", **into)
+    cli_flags.register_positive_validator("on_device_learning_rate", flag_values)
+    flags.DEFINE_float(
+        "on_device_weight_decay", 0.01, "On-device export: pull of `train` toward the shipped model.", **into
+    )
 
 
 def dataset_from_flags(values: flags.FlagValues) -> SequenceDataset:
@@ -108,6 +124,18 @@ def export_config_from_flags(values: flags.FlagValues, dataset: SequenceDataset)
         batch_size=values.batch_size,
         seed=values.seed,
         exclude_history=values.exclude_history,
+        on_device=on_device_config(values),
+    )
+
+
+def on_device_config(values: flags.FlagValues) -> OnDeviceConfig | None:
+    """The on-device export's settings, or None without --on_device_training."""
+    if not values.on_device_training:
+        return None
+    return OnDeviceConfig(
+        spare_items=values.spare_items,
+        learning_rate=values.on_device_learning_rate,
+        weight_decay=values.on_device_weight_decay,
     )
 
 

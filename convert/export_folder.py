@@ -16,6 +16,7 @@ import numpy as np
 
 from convert.export import check_top_k, save_export_module
 from convert.golden import GOLDEN_FILE, golden_prefixes, write_golden
+from convert.on_device import OnDeviceConfig, write_on_device_model
 from convert.ops import non_builtin_operators, operator_counts
 from convert.parity import compare_scores, keras_scores, litert_scores, parity_histories
 from convert.qat import quantization_aware_student
@@ -42,6 +43,7 @@ from runtime.sidecar import VOCAB_FILE, ArtifactError, contract_fields, load_art
 from runtime.vocab import write_vocab
 
 MODELS_DIR = "models"  # the default run's training folders inside the export folder
+ON_DEVICE_FILE = "student_fp32_on_device.tflite"
 ROLES = ("teacher", "student")
 
 
@@ -61,6 +63,7 @@ class ExportConfig:
     batch_size: int = 128
     seed: int = 0
     exclude_history: bool = False
+    on_device: OnDeviceConfig | None = None  # --on_device_training: also write ON_DEVICE_FILE
 
 
 def _examples(dataset: SequenceDataset, count: int) -> tuple[list[np.ndarray], np.ndarray]:
@@ -228,6 +231,13 @@ def write_export(
     if student_fp32.exists():
         prefixes = golden_prefixes(dataset.test_prefixes, max_len, config.golden_cases)
         write_golden(student_fp32, prefixes, staged.out / GOLDEN_FILE)
+    if config.on_device is not None:
+        fields = contract_fields(
+            "student", "fp32_on_device", dataset.name, dataset.n_items, max_len, config.top_k
+        )
+        write_on_device_model(
+            load_model(student_dir), config.top_k, config.on_device, staged.out / ON_DEVICE_FILE, fields
+        )
     first = models[0]
     head_mask = head_item_mask(dataset.train_sequences, dataset.n_items)
     baselines = evaluate_baselines(

@@ -205,12 +205,17 @@ class SASRec(keras.Model):
         )
 
     # ----- forward -----
-    def encode(self, history: tf.Tensor, training=False) -> tf.Tensor:
-        """Hidden states [batch, L, d]; padded positions are zero."""
+    def encode(self, history: tf.Tensor, training=False, item_rows: tf.Tensor | None = None) -> tf.Tensor:
+        """Hidden states [batch, L, d]; padded positions are zero.
+
+        `item_rows` [batch, L, d] replaces the table lookup of `history`: the on-device export
+        (convert/on_device.py) reads items added after training from its own variables.
+        """
         history = tf.cast(history, tf.int32)
         padding_mask = tf.cast(tf.not_equal(history, 0), tf.float32)[..., None]
         length = tf.shape(history)[1]
-        items = self.item_table.lookup(history) * (self.config.hidden_dim**0.5)
+        rows = self.item_table.lookup(history) if item_rows is None else item_rows
+        items = rows * (self.config.hidden_dim**0.5)
         # Positions count from the right end of the max_len window, so a shorter input reads exactly like the
         # same history left-padded to max_len (identical to tf.range(length) when length == max_len).
         positions = self.position_embedding(tf.range(length) + (self.config.max_len - length))[None, :, :]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.history import EmptyHistoryError, check_encoded_history
-from runtime.sidecar import REEXPORT_HINT, ArtifactError, load_artifact
+from runtime.sidecar import REEXPORT_HINT, ArtifactError, load_artifact, spare_items
 from runtime.vocab import Vocab
 
 __all__ = [
@@ -99,7 +99,10 @@ def _expected_signatures(sidecar: dict) -> dict[str, dict[str, dict[str, tuple[l
                 "scores": ([1, sidecar["top_k"]], np.float32),
             },
         },
-        "score": {"inputs": history, "outputs": {"scores": ([1, sidecar["n_items"] + 1], np.float32)}},
+        "score": {
+            "inputs": history,
+            "outputs": {"scores": ([1, sidecar["n_items"] + 1 + spare_items(sidecar)], np.float32)},
+        },
     }
 
 

@@ -145,6 +145,24 @@ def _check_expectations(sidecar: dict, path: Path, expected: dict) -> None:
             )
 
 
+def spare_items(sidecar: dict, path: str | os.PathLike[str] = "sidecar") -> int:
+    """Item slots an on-device export reserves for items added later (0 for a plain export): `score` has
+    `n_items + 1 + spare_items` columns and ids up to `n_items + spare_items` may be recommended.
+
+    Raises:
+        ArtifactError: an `on_device` block without a positive integer `spare_items`.
+    """
+    block = sidecar.get("on_device")
+    if block is None:
+        return 0
+    count = block.get("spare_items") if isinstance(block, dict) else None
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ArtifactError(
+            f"{path}: on_device.spare_items must be a positive integer, got {count!r}; {REEXPORT_HINT}"
+        )
+    return count
+
+
 def load_artifact(
     model_path: str | os.PathLike[str],
     expected_dataset: str | None = None,
@@ -183,6 +201,7 @@ def load_artifact(
     if missing:
         raise ArtifactError(f"sidecar {path} lacks the fields {missing}; {REEXPORT_HINT}")
     _check_field_types(sidecar, path)
+    spare_items(sidecar, path)
     _check_expectations(sidecar, path, {"dataset": expected_dataset, "n_items": expected_n_items})
 
     model_sha256 = (

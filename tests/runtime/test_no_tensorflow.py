@@ -22,7 +22,7 @@ sys.meta_path.insert(0, _BlockTensorFlow())
 '''
 USE_HARNESS = f"""
 import sys
-import runtime.recommend, runtime.bench, runtime.evaluate
+import runtime.recommend, runtime.bench, runtime.evaluate, runtime.personalise, runtime.item_update
 from runtime.history import encode_history
 from runtime.litert import Recommender
 

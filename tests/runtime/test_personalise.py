@@ -1,0 +1,158 @@
+"""runtime.personalise on a real on-device export: training on a user's own pairs, catalogue updates, the
+state file round trip and its refusals, and the CLI."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from runtime.item_update import ItemUpdateError, encode_item_update
+from runtime.personalise import Personaliser, StateError, _state_digest, training_pairs
+from runtime.sidecar import VOCAB_FILE, ArtifactError, contract_fields
+from runtime.vocab import write_vocab
+from tests.conftest import REPO, tiny_sasrec_config
+from tests.runtime.conftest import tiny_vocab
+
+N_ITEMS, MAX_LEN, DIM, TOP_K, SPARE = 30, 6, 8, 4, 3
+HISTORY = [3, 17, 9, 25, 4, 9, 25]
+
+
+@pytest.fixture(scope="module")
+def on_device_model(tmp_path_factory):
+    """A tiny untrained student exported with --on_device_training's writer, beside its vocab."""
+    import model  # noqa: F401  (tf-keras before TensorFlow)
+    from convert.export_folder import ON_DEVICE_FILE
+    from convert.on_device import OnDeviceConfig, write_on_device_model
+    from model.sasrec import SASRec
+
+    folder = tmp_path_factory.mktemp("on_device")
+    config = tiny_sasrec_config(N_ITEMS, max_len=MAX_LEN, item_table="stp_tt")
+    keras_model = SASRec(config).build_for_inference()
+    write_vocab(folder / VOCAB_FILE, tiny_vocab(N_ITEMS))
+    fields = contract_fields("student", "fp32_on_device", "synthetic", N_ITEMS, MAX_LEN, TOP_K)
+    path = folder / ON_DEVICE_FILE
+    on_device = OnDeviceConfig(spare_items=SPARE, learning_rate=0.3, weight_decay=0.0)
+    write_on_device_model(keras_model, TOP_K, on_device, path, fields)
+    row = keras_model.item_table.lookup(np.array([11])).numpy()[0]
+    return path, row
+
+
+def test_training_pairs_are_every_consecutive_next_item_pair():
+    pairs = training_pairs([5, 6, 7], max_len=3)
+    assert [target for _, target in pairs] == [6, 7]
+    np.testing.assert_array_equal(pairs[0][0], [0, 0, 5])
+    np.testing.assert_array_equal(pairs[1][0], [0, 5, 6])
+
+
+def test_personalising_on_own_history_lowers_its_loss(on_device_model):
+    path, _ = on_device_model
+    personaliser = Personaliser(path)
+    losses = personaliser.personalise(HISTORY, epochs=4)
+    pairs = len(HISTORY) - 1
+    assert len(losses) == 4 * pairs
+    assert np.mean(losses[-pairs:]) < np.mean(losses[:pairs])
+
+
+def test_state_saved_and_loaded_gives_identical_scores(on_device_model, tmp_path):
+    path, row = on_device_model
+    personaliser = Personaliser(path)
+    personaliser.add_items(_update(personaliser, ["new-1"], row[None]), "update")
+    personaliser.personalise([*HISTORY, N_ITEMS + 1], epochs=2)
+    saved = personaliser.save_state(tmp_path / "state.json")
+    history = personaliser.encode(HISTORY)
+    restored = Personaliser(path)
+    restored.load_state(saved)
+    assert restored.added_items == {"new-1": N_ITEMS + 1}
+    np.testing.assert_array_equal(restored.score(history), personaliser.score(history))
+    restored.reset()
+    assert np.all(restored.score(history)[N_ITEMS + 1 :] == -1e9)
+
+
+def _update(
+    personaliser: Personaliser, ids: list[str], vectors: np.ndarray, sha: str | None = None
+) -> object:
+    from runtime.item_update import decode_item_update
+
+    return decode_item_update(encode_item_update(ids, vectors, sha or personaliser.sidecar["sha256"]))
+
+
+def test_an_added_item_ranks_like_the_item_whose_vector_it_has(on_device_model):
+    path, row = on_device_model
+    personaliser = Personaliser(path)
+    assert personaliser.add_items(_update(personaliser, ["new-1"], row[None])) == [N_ITEMS + 1]
+    scores = personaliser.score(personaliser.encode(HISTORY))
+    # int8 transport: within the quantization step of the row times the query's size.
+    assert scores[N_ITEMS + 1] == pytest.approx(scores[11], abs=0.02 * max(1.0, abs(scores[11])))
+    assert personaliser.internal_ids(["new-1"]) == [N_ITEMS + 1]
+    assert personaliser.original_id(N_ITEMS + 1) == "new-1"
+
+
+def test_updates_for_another_model_or_beyond_the_spare_slots_are_refused(on_device_model):
+    path, row = on_device_model
+    personaliser = Personaliser(path)
+    with pytest.raises(ItemUpdateError, match="fetch the update of the installed model"):
+        personaliser.add_items(_update(personaliser, ["x"], row[None], sha="00" * 32))
+    too_many = [f"n{i}" for i in range(SPARE + 1)]
+    with pytest.raises(ItemUpdateError, match="install the next full model export"):
+        personaliser.add_items(_update(personaliser, too_many, np.ones((SPARE + 1, DIM))))
+    with pytest.raises(ItemUpdateError, match="trained catalogue"):
+        personaliser.add_items(_update(personaliser, [tiny_vocab(N_ITEMS).original_ids[0]], row[None]))
+
+
+@pytest.mark.parametrize("damage", ["byte", "model", "shape", "not_json"])
+def test_a_corrupted_or_mismatched_state_file_is_refused(on_device_model, tmp_path, damage):
+    path, _ = on_device_model
+    personaliser = Personaliser(path)
+    personaliser.personalise(HISTORY)
+    state = personaliser.save_state(tmp_path / "state.json")
+    document = json.loads(state.read_text())
+    if damage == "byte":
+        data = document["tensors"]["item_bias"]["data"]
+        document["tensors"]["item_bias"]["data"] = ("B" if data[0] == "A" else "A") + data[1:]
+        expected = "corrupted"
+    else:
+        if damage == "model":
+            document["model_sha256"] = "0" * 64
+            expected = "only fits the model it was trained on"
+        else:
+            document["tensors"]["adapter_shift"]["shape"] = [DIM + 1]
+            expected = "not of shape"
+        body = {key: value for key, value in document.items() if key != "sha256"}
+        document["sha256"] = _state_digest(body)
+    text = "{not json" if damage == "not_json" else json.dumps(document)
+    if damage == "not_json":
+        expected = "cannot be read"
+    state.write_text(text)
+    with pytest.raises(StateError, match=expected) as error:
+        Personaliser(path).load_state(state)
+    assert str(state) in str(error.value)
+
+
+def test_a_plain_export_is_refused_with_the_flag_to_use(model_path):
+    with pytest.raises(ArtifactError, match="--on_device_training"):
+        Personaliser(model_path)
+
+
+def test_cli_trains_saves_and_loads_the_state(on_device_model, tmp_path):
+    path, _ = on_device_model
+    vocab = tiny_vocab(N_ITEMS)
+    history = ",".join(vocab.original_id(item) for item in HISTORY)
+    state = tmp_path / "state.json"
+    command = [sys.executable, "-m", "runtime.personalise", f"--model={path}", f"--history={history}"]
+    first = subprocess.run(
+        [*command, f"--state={state}", "--epochs=3"], cwd=REPO, capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stderr
+    assert "trained 18 steps" in first.stdout and state.is_file()
+    personaliser = Personaliser(path)
+    personaliser.load_state(state)
+    top = personaliser.original_id(int(personaliser.recommend(personaliser.encode(HISTORY))[0][0]))
+    second = subprocess.run(
+        [*command, f"--state={state}", "--epochs=0"], cwd=REPO, capture_output=True, text=True
+    )
+    assert second.returncode == 0 and second.stdout.splitlines()[-TOP_K].startswith(top)
+    state.write_text("garbage")
+    refused = subprocess.run([*command, f"--state={state}"], cwd=REPO, capture_output=True, text=True)
+    assert refused.returncode == 1 and "cannot be read" in refused.stderr
