@@ -119,7 +119,7 @@ def test_speed_stage_times_teacher_and_every_distillation_variant_with_the_cache
     backbone, train_config = TINY_TEACHER
     tables = {"main": {"tt_rank": 2, "stp_factor": 2}}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(run.TEACHERS, "synthetic", ({**backbone, "loss": "sampled"}, train_config))
+        patch.setitem(run.TEACHERS, "synthetic", (backbone, train_config))
         patch.setitem(run.TABLES, "synthetic", tables)
         result = run.run_speed("synthetic", None, steps=2, rounds=1)
     variants = {
