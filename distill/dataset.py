@@ -183,6 +183,12 @@ def from_sessions(
             continue
         test_prefixes.append(_to_internal(vocab, prefix))
         test_targets.append(vocab.to_internal(target))
+    if test_pairs and not test_targets:
+        raise ValueError(
+            f"dataset {name!r}: none of its {len(test_pairs)} test examples can be evaluated (every one has "
+            "a target or a prefix item that never occurs in the training sessions); check that the test file "
+            "belongs to this training file (--data TRAIN,TEST)"
+        )
     return SequenceDataset(
         name=name,
         split=SESSION,

@@ -112,3 +112,9 @@ def test_empty_inputs_are_refused() -> None:
         leave_one_out("none", {})
     with pytest.raises(ValueError, match="no items"):
         leave_one_out("none", {"u": []})
+
+
+def test_a_test_file_whose_every_example_is_unseen_is_refused_before_training() -> None:
+    train = [["1", "2", "3"], ["2", "4"], ["5", "1", "2"]]
+    with pytest.raises(ValueError, match=r"none of its 2 test examples can be evaluated.*--data TRAIN,TEST"):
+        from_sessions("shop", train, [(["1"], "99"), (["42"], "2")], valid_fraction=0.3)
