@@ -17,6 +17,7 @@ from absl import flags
 
 from convert import export_flags
 from distill.synthetic import generate_synthetic
+from distill.teacher import BASELINES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY = [
@@ -86,7 +87,7 @@ def check_export(out: Path, report: dict) -> None:
     assert [entry["name"] for entry in report["models"]] == ["teacher_fp32", "student_fp32"]
     for entry in report["models"]:
         assert (out / entry["file"]).is_file() and (out / entry["file"]).with_suffix(".json").is_file()
-    assert {entry["name"] for entry in report["baselines"]} == {"most-popular", "markov", "recent-items"}
+    assert [entry["name"] for entry in report["baselines"]] == [name for name, _ in BASELINES]
     assert "## Baselines" in (out / "report.md").read_text()
 
 
