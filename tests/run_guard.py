@@ -37,12 +37,18 @@ class RunGuard:
         self.ran: set[str] = set()
         self.unlisted: list[str] = []
         self.stale: list[str] = []
+        self.selection: list[str] = []
 
     def pytest_deselected(self, items) -> None:
         self.collected.update(item.nodeid for item in items)
 
     def pytest_collection_finish(self, session) -> None:
         self.collected.update(item.nodeid for item in session.items)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids) -> None:
+        """Under pytest-xdist the workers collect; each reports every id it will run to the controller."""
+        self.collected.update(ids)
 
     def pytest_runtest_logreport(self, report) -> None:
         if report.when == "call" and not report.skipped:
@@ -57,8 +63,12 @@ class RunGuard:
             return
         allowed = read_not_run(self.not_run_file)
         self.unlisted = [node for node in self.not_run() if node not in allowed]
+        # xdist workers drop deselected tests before the controller sees them: selecting is refused outright.
+        option = session.config.option
+        selections = (("-m", option.markexpr), ("-k", option.keyword), ("--deselect", option.deselect))
+        self.selection = [f"{flag} {value!r}" for flag, value in selections if value]
         self.stale = sorted(set(allowed) - self.collected)
-        if (self.unlisted or self.stale) and exitstatus == pytest.ExitCode.OK:
+        if (self.unlisted or self.stale or self.selection) and exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
@@ -72,6 +82,10 @@ class RunGuard:
                 f"run guard: {node} was collected but did not run, and {self.not_run_file} does not list it: "
                 "make it run (a cheaper form, a stand-in for missing data) or list it there with the reason",
                 red=True,
+            )
+        for selection in self.selection:
+            terminalreporter.write_line(
+                f"run guard: --require-all-run runs every collected test; drop {selection}", red=True
             )
         for node in self.stale:
             terminalreporter.write_line(
@@ -96,5 +110,7 @@ def pytest_addoption(parser) -> None:
 
 
 def pytest_configure(config) -> None:
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller guards the whole run
+        return
     guard = RunGuard(config.getoption("--require-all-run"), config.getoption("--not-run-file"))
     config.pluginmanager.register(guard, "odrec-run-guard")

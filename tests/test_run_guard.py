@@ -51,11 +51,21 @@ def test_a_listed_skip_passes(tmp_path: Path) -> None:
     assert "collected 2, ran 1, not run 1" in result.stdout
 
 
-def test_deselection_counts_as_not_run(tmp_path: Path) -> None:
+def test_deselection_counts_as_not_run_and_selecting_is_refused(tmp_path: Path) -> None:
     listed = '"test_suite.py::test_skipped" = "no data here"\n'
     result = _pytest(tmp_path, listed, "--require-all-run", "-k", "not test_runs")
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, result.stdout
     assert "test_suite.py::test_runs was collected but did not run" in result.stdout
+    assert "drop -k 'not test_runs'" in result.stdout
+
+
+def test_under_xdist_the_controller_guards_what_the_workers_ran(tmp_path: Path) -> None:
+    result = _pytest(tmp_path, "", "--require-all-run", "-n", "2")
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, result.stdout
+    assert "collected 2, ran 1, not run 1" in result.stdout
+    assert "test_suite.py::test_skipped was collected but did not run" in result.stdout
+    listed = '"test_suite.py::test_skipped" = "no data here"\n'
+    assert _pytest(tmp_path, listed, "--require-all-run", "-n", "2").returncode == pytest.ExitCode.OK
 
 
 def test_a_stale_entry_or_a_missing_reason_fails(tmp_path: Path) -> None:
