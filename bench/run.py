@@ -220,11 +220,18 @@ def speed_variants() -> dict[str, DistillConfig]:
     }
 
 
-def run_speed(name: str, data_dir: str | None, steps: int, rounds: int = 2) -> dict:
+def run_speed(
+    name: str,
+    data_dir: str | None,
+    steps: int,
+    rounds: int = 2,
+    variants: dict[str, DistillConfig] | None = None,
+) -> dict:
     """A teacher step against every distillation variant's step, timed back to back in this process on the
     real batches (the best of `rounds` rounds, so a burst of other work on the machine counts once at most),
     and the one-off cost of the teacher cache. Weights are freshly initialised: a step's time does not depend
-    on them. An epoch is `steps_per_epoch` steps plus a validation pass that teacher and student share."""
+    on them. An epoch is `steps_per_epoch` steps plus a validation pass that teacher and student share.
+    `variants` defaults to `speed_variants()`."""
     dataset = load_dataset(name, data_dir=data_dir)
     config, train_config = teacher_config(dataset, name)
     keras.utils.set_random_seed(train_config.seed)
@@ -232,7 +239,7 @@ def run_speed(name: str, data_dir: str | None, steps: int, rounds: int = 2) -> d
     teacher.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
     student_config = student_config_for(name, config, "student-full")
     batches = real_batches(dataset, student_config, train_config)
-    variants = speed_variants()
+    variants = variants if variants is not None else speed_variants()
     caches = {}
     with tempfile.TemporaryDirectory() as teacher_dir:
         save_model(teacher, teacher_dir)

@@ -61,7 +61,7 @@ def test_student_stage_trains_each_variant_and_times_their_steps(tmp_path):
         patch.setitem(run.TABLES, "synthetic", tables)
         patch.setattr(run, "RESULTS_DIR", tmp_path / "results")
         run.run_teacher("synthetic", tmp_path, None)
-        variants = ["student-scratch", "student-full-sampled", "student-dense-full"]
+        variants = ["student-scratch", "student-full-sampled", "student-dense-scratch"]
         result = run.run_students("synthetic", tmp_path, None, variants, timed_steps=2)
     assert [entry["name"] for entry in result["models"]] == ["teacher", *variants]
     configs = {
@@ -73,7 +73,7 @@ def test_student_stage_trains_each_variant_and_times_their_steps(tmp_path):
     assert result["models"][2]["distill_config"]["sampled"] is True
     # The equal-budget rival: a narrower dense table, as many parameters as the main STP-TT student.
     dense, main_params = result["models"][3], result["models"][1]["params"]
-    assert configs["student-dense-full"]["item_table"] == "dense" and dense["table"]["item_table"] == "dense"
+    assert configs["student-dense-scratch"]["item_table"] == dense["table"]["item_table"] == "dense"
     assert abs(dense["params"] - main_params) <= 0.02 * main_params and dense["compression_table"] > 1
     assert set(result["seconds_per_step"]) == set(variants)
     assert all(seconds > 0 for seconds in result["seconds_per_step"].values())
@@ -115,26 +115,31 @@ def test_exclude_seen_preset_reports_both_protocols(tmp_path):
     assert "The teacher with nothing excluded" in text
 
 
-def test_speed_stage_times_teacher_and_every_distillation_variant_with_the_cache(tmp_path):
+def test_speed_stage_times_teacher_and_distillation_with_the_cache(tmp_path):
     backbone, train_config = TINY_TEACHER
     tables = {"main": {"tt_rank": 2, "stp_factor": 2}}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(run.TEACHERS, "synthetic", (backbone, train_config))
-        patch.setitem(run.TABLES, "synthetic", tables)
-        result = run.run_speed("synthetic", None, steps=2, rounds=1)
-    variants = {
-        "teacher",
+    defaults = run.speed_variants()
+    assert set(defaults) == {
         "student-full",
         "student-full-topk-live",
         "student-full-topk-cached",
         "student-full-sampled-live",
         "student-full-sampled-cached",
     }
-    assert set(result["seconds_per_step"]) == variants
+    assert not defaults["student-full-topk-live"].uses_teacher_cache
+    sampled = defaults["student-full-sampled-cached"]
+    assert sampled.uses_teacher_cache and sampled.sampled
+    # Two of them keep the test short; the stage runs them all alike.
+    chosen = {name: defaults[name] for name in ("student-full-topk-live", "student-full-topk-cached")}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(run.TEACHERS, "synthetic", (backbone, train_config))
+        patch.setitem(run.TABLES, "synthetic", tables)
+        result = run.run_speed("synthetic", None, steps=2, rounds=1, variants=chosen)
+    assert set(result["seconds_per_step"]) == {"teacher", *chosen}
     assert all(seconds > 0 for seconds in result["seconds_per_step"].values())
     assert result["ratio_to_teacher"]["teacher"] == 1.0
-    assert set(result["teacher_cache"]) == {"student-full-topk-cached", "student-full-sampled-cached"}
-    assert all(cache["mib"] > 0 for cache in result["teacher_cache"].values())
+    assert set(result["teacher_cache"]) == {"student-full-topk-cached"}
+    assert result["teacher_cache"]["student-full-topk-cached"]["mib"] > 0
     assert result["distill_configs"]["student-full-topk-live"]["cache_teacher"] is False
     assert {"commit", "machine", "command"} <= set(result)
     text = "\n".join(speed_section(result))

@@ -192,7 +192,7 @@ _CONTENT = st.one_of(
     st.binary(max_size=80),
 )
 # The split's own refusals (documented ValueErrors of distill.dataset) are clear errors too.
-_SPLIT_REFUSALS = ("too few", "no users", "no items")
+_SPLIT_REFUSALS = ("too few", "no users", "no items", "test examples can be evaluated")
 
 
 @settings(max_examples=120, deadline=None)

@@ -29,9 +29,9 @@ LOSS_RTOL = 1e-4
 WEIGHT_ATOL = 1e-4
 SGD_ATOL = 1e-6
 TRAIN_USERS, TRAIN_BATCH = 64, 16
-# Long enough that a kill on seeing the first epoch's state file lands mid-run (an epoch of 4 steps takes well
-# over the 50 ms between polls), short enough for CI.
-TEACHER_EPOCHS = 6
+# Long enough that a kill on seeing the first epoch's state file lands mid-run (three more epochs of 4 steps,
+# validation and checkpoint each, take far longer than the 50 ms between polls), short enough for CI.
+TEACHER_EPOCHS = 4
 LEARNING_RATE, DECAY_FACTOR = 1e-3, 0.5
 PROCESS_TIMEOUT = 300
 

@@ -84,7 +84,8 @@ def test_an_added_item_ranks_like_the_item_whose_vector_it_has(on_device_model):
     assert personaliser.add_items(_update(personaliser, ["new-1"], row[None])) == [N_ITEMS + 1]
     scores = personaliser.score(personaliser.encode(HISTORY))
     # int8 transport: within the quantization step of the row times the query's size.
-    assert scores[N_ITEMS + 1] == pytest.approx(scores[11], abs=0.02 * max(1.0, abs(scores[11])))
+    tolerance = 0.02 * max(1.0, abs(float(scores[11])))
+    assert float(scores[N_ITEMS + 1]) == pytest.approx(float(scores[11]), abs=tolerance)
     assert personaliser.internal_ids(["new-1"]) == [N_ITEMS + 1]
     assert personaliser.original_id(N_ITEMS + 1) == "new-1"
 
