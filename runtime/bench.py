@@ -19,6 +19,7 @@ from absl import app, flags
 from runtime.atomic import OutputPathError, atomic_write_text, check_output_file
 from runtime.history import encode_history
 from runtime.litert import Recommender, max_threads
+from runtime.provenance import run_record
 from runtime.sidecar import ArtifactError
 
 HISTORY_POOL_SIZE = 256
@@ -165,7 +166,7 @@ def main(argv: Sequence[str]) -> None:
         sys.exit(f"error: {error}")
     print(format_results(os.path.basename(options.model), results))
     if options.json:
-        report = {"model_file": os.path.basename(options.model), "results": results}
+        report = {**run_record(), "model_file": os.path.basename(options.model), "results": results}
         atomic_write_text(options.json, json.dumps(report, indent=2) + "\n")
 
 

@@ -58,3 +58,8 @@ def command_line() -> str:
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
     program = ["python", "-m", spec.name] if spec is not None else ["python", os.path.relpath(sys.argv[0])]
     return shlex.join(program + sys.argv[1:])
+
+
+def run_record() -> dict:
+    """What every results file carries so that its numbers can be re-run: commit, machine and command."""
+    return {"commit": git_commit(), "machine": machine_info(), "command": command_line()}

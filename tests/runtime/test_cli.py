@@ -69,6 +69,8 @@ def test_bench_cli_reports_percentiles_for_one_and_two_threads(model_path, tmp_p
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(output.read_text())
+    assert report["command"].startswith("python -m runtime.bench --model=")
+    assert report["commit"] and report["machine"]["cores"] >= 1
     assert [entry["num_threads"] for entry in report["results"]] == [1, 2]
     for entry in report["results"]:
         assert 0 < entry["p50_ms"] <= entry["p95_ms"] <= entry["p99_ms"] < 1000
