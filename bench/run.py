@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,28 +22,26 @@ from absl import app, flags
 
 from bench.presets import EQUAL_BUDGET, EXCLUDE_HISTORY, STUDENTS, TABLES, TEACHERS
 from distill.distiller import DistillConfig
-from distill.model_io import load_model, save_model
+from distill.model_io import load_model
 from distill.pipeline import training_batches
 from distill.registry import load_dataset
 from distill.student import build_distiller, train_student
 from distill.teacher import evaluate_baselines, item_counts, train_teacher, training_sequences
-from distill.teacher_cache import load_or_build_teacher_cache
+from distill.teacher_cache import build_teacher_cache
 from distill.training import TrainConfig, make_optimizer
 from model.equal_budget import count_parameters, dense_config_with_budget
 from model.keras_setup import keras
 from model.sasrec import SASRec, SASRecConfig
 from runtime.atomic import atomic_write_text
 from runtime.metrics import head_item_mask
-from runtime.provenance import command_line, git_commit, machine_info
+from runtime.provenance import run_record
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def provenance(dataset, config: dict, train_config: dict, exclude_history: bool) -> dict:
     return {
-        "commit": git_commit(),
-        "machine": machine_info(),
-        "command": command_line(),
+        **run_record(),
         "dataset": dataset.name,
         "split": dataset.split,
         "data_summary": dataset.summary(),
@@ -240,20 +237,22 @@ def run_speed(
     student_config = student_config_for(name, config, "student-full")
     batches = real_batches(dataset, student_config, train_config)
     variants = variants if variants is not None else speed_variants()
-    caches = {}
-    with tempfile.TemporaryDirectory() as teacher_dir:
-        save_model(teacher, teacher_dir)
-        for variant, distill_config in variants.items():
-            if distill_config.uses_teacher_cache:
-                start = time.perf_counter()
-                cache = load_or_build_teacher_cache(
-                    teacher_dir, teacher, batches, distill_config.kd_top_k, distill_config.temperature
-                )
-                caches[variant] = {
-                    "build_seconds": time.perf_counter() - start,
-                    "mib": sum(array.nbytes for array in cache.arrays().values()) / 2**20,
-                    "row_extras": cache.batch_rows,
-                }
+    # One in-memory cache per (k, temperature), shared by the variants that read it, as students share it on
+    # disk; nothing is written (the weights are throwaway).
+    caches, built = {}, {}
+    for variant, distill_config in variants.items():
+        if not distill_config.uses_teacher_cache:
+            continue
+        key = (distill_config.kd_top_k, distill_config.temperature)
+        if key not in built:
+            start = time.perf_counter()
+            cache = build_teacher_cache(teacher, batches, *key)
+            built[key] = {
+                "build_seconds": time.perf_counter() - start,
+                "mib": sum(array.nbytes for array in cache.arrays().values()) / 2**20,
+                "row_extras": cache.batch_rows,
+            }
+        caches[variant] = built[key]
     timings: dict[str, list[float]] = {"teacher": [], **{variant: [] for variant in variants}}
     for _ in range(rounds):
         timings["teacher"].append(teacher_seconds_per_step(dataset, config, train_config, steps))
