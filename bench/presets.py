@@ -44,6 +44,17 @@ TEACHERS = {
 # run of its own says otherwise; the baselines stage reads its max_len (50) only.
 TEACHERS["retailrocket"] = TEACHERS["tmall"]
 
+# Teacher ablations (`bench.run --stage teacher-ablation`): overrides of the dataset's preset backbone, each
+# trained with the preset's schedule and stopping rule beside the preset teacher.
+TEACHER_VARIANTS = {
+    # Repeat and explore as two distributions under a learnt gate (model.repeat.RepeatExplore), sampled and
+    # full softmax on the explore side.
+    "teacher-explore": {"explore_path": True},
+    "teacher-explore-full": {"explore_path": True, "loss": "full"},
+    # Without any repeat scoring: what the repeat side adds.
+    "teacher-plain": {"repeat_scores": False, "explore_path": False},
+}
+
 # Datasets evaluated with the "exclude seen" protocol (items already in the history are not ranked; model
 # selection uses it too). ML-1M: a user rates a movie once (test_target_in_prefix 0.0), and the SASRec+
 # figure the issue cites (Klenitskiy & Vasilev, RecSys 2023: NDCG@10 0.1821) was measured with seen items

@@ -78,12 +78,10 @@ TEACHER_TARGETS = {
 }
 
 
-def teacher_section(result: dict) -> list[str]:
-    dataset = result["dataset"]
-    lines = [f"## Teacher: {dataset} ({result['split']}, {protocol(result)}, test split)", ""]
-    lines += provenance(result)
+def model_table(entries: list[dict]) -> list[str]:
+    """One row per model: parameters, every metric, tail HR@20, the target-kind cells, seconds per epoch."""
     rows = []
-    for entry in result["models"]:
+    for entry in entries:
         rows.append(
             [entry["name"], fmt(entry["params"])]
             + [fmt(entry["metrics"][key]) for key in METRIC_KEYS]
@@ -91,8 +89,13 @@ def teacher_section(result: dict) -> list[str]:
             + kind_cells(entry)
             + [fmt(entry.get("seconds_per_epoch"), 1)]
         )
-    lines += table(["model", "params", *METRIC_KEYS, "tail HR@20", *KIND_HEADER, "s/epoch"], rows)
-    lines += [KIND_NOTE, ""]
+    return table(["model", "params", *METRIC_KEYS, "tail HR@20", *KIND_HEADER, "s/epoch"], rows)
+
+
+def teacher_section(result: dict) -> list[str]:
+    dataset = result["dataset"]
+    lines = [f"## Teacher: {dataset} ({result['split']}, {protocol(result)}, test split)", ""]
+    lines += provenance(result) + model_table(result["models"]) + [KIND_NOTE, ""]
     teacher = next(entry for entry in result["models"] if entry["role"] == "teacher")
     epochs = teacher.get("epochs")
     lines.append(
@@ -114,6 +117,41 @@ RULES_REFERENCE = {
     "tmall": ((0.4915, 0.1893), (0.0953, 0.0312)),
     "retailrocket": ((0.5567, 0.2876), (0.3285, 0.1217)),
 }
+
+
+# Issue 15's session-data targets (HR@20, MRR@20): full ranking, and new-item targets with the history
+# excluded (1.2x the rules of evaluation.md).
+SESSION_TARGETS = {
+    "tmall": ((0.52, 0.24), (0.115, 0.037)),
+    "retailrocket": ((0.60, 0.31), (0.39, 0.146)),
+}
+
+
+def teacher_ablation_section(result: dict) -> list[str]:
+    """The preset teacher beside its variants (bench.run --stage teacher-ablation) and the session targets."""
+    dataset = result["dataset"]
+    lines = [f"## Teacher ablation: {dataset} ({result['split']}, {protocol(result)}, test split)", ""]
+    lines += provenance(result) + model_table(result["models"]) + [KIND_NOTE, ""]
+    for entry in result["models"]:
+        overrides = {
+            key: value for key, value in entry.get("config", {}).items() if result["config"].get(key) != value
+        }
+        lines.append(
+            f"- {entry['name']}: epochs run {entry.get('epochs')}, best epoch {entry.get('best_epoch')}; "
+            f"differs from the preset in `{json.dumps(overrides)}`"
+        )
+    lines.append("")
+    if dataset in SESSION_TARGETS:
+        (full_hr, full_mrr), (new_hr, new_mrr) = SESSION_TARGETS[dataset]
+        for entry in result["models"]:
+            excluded, name = entry.get("metrics_new_excluded", {}), entry["name"]
+            lines += [
+                target_line(f"{name} HR@20", entry["metrics"]["HR@20"], full_hr),
+                target_line(f"{name} MRR@20", entry["metrics"]["MRR@20"], full_mrr),
+                target_line(f"{name} new-item HR@20, history excluded", excluded.get("HR@20"), new_hr),
+                target_line(f"{name} new-item MRR@20, history excluded", excluded.get("MRR@20"), new_mrr),
+            ]
+    return lines + [""]
 
 
 def baselines_section(result: dict) -> list[str]:
@@ -491,6 +529,7 @@ def scaling_section(result: dict) -> list[str]:
 SECTIONS: list[tuple[str, Callable[[dict], list[str]]]] = [
     ("baselines", baselines_section),
     ("teacher", teacher_section),
+    ("teacher-ablation", teacher_ablation_section),
     ("student", student_section),
     ("table-rank", table_rank_section),
     ("sampled", sampled_section),

@@ -3,6 +3,7 @@
     python -m bench.run --stage teacher --dataset tmall    # -> bench/results/tmall-teacher.json
     python -m bench.run --stage student --dataset tmall    # -> bench/results/tmall-student.json
     python -m bench.run --stage sampled --dataset tmall    # -> bench/results/tmall-sampled.json
+    python -m bench.run --stage teacher-ablation --dataset tmall  # -> tmall-teacher-ablation.json
     python -m bench.run --stage baselines --dataset tmall  # -> bench/results/tmall-baselines.json
     python -m bench.run --stage speed --dataset ml-1m      # -> bench/results/ml-1m-speed.json
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from absl import app, flags
 
-from bench.presets import EQUAL_BUDGET, EXCLUDE_HISTORY, STUDENTS, TABLES, TEACHERS
+from bench.presets import EQUAL_BUDGET, EXCLUDE_HISTORY, STUDENTS, TABLES, TEACHER_VARIANTS, TEACHERS
 from distill.distiller import DistillConfig
 from distill.model_io import load_model
 from distill.pipeline import training_batches
@@ -68,6 +69,36 @@ def run_teacher(name: str, runs_dir: Path, data_dir: str | None, epochs: int | N
     result = provenance(dataset, config.to_dict(), train_config.to_dict(), exclude_history)
     result["models"] = metrics["models"]
     result["parameters"] = metrics["parameters"]
+    return result
+
+
+def run_teacher_ablation(
+    name: str, runs_dir: Path, data_dir: str | None, variants: Sequence[str], epochs: int | None = None
+) -> dict:
+    """The preset teacher (if the teacher stage trained it) beside each variant of TEACHER_VARIANTS, every one
+    trained with the preset's schedule into runs_dir/<name>/<variant>; entries as in the teacher stage."""
+    dataset = load_dataset(name, data_dir=data_dir)
+    config, train_config = teacher_config(dataset, name, epochs)
+    exclude_history = name in EXCLUDE_HISTORY
+    entries = []
+    preset_metrics = runs_dir / name / "teacher" / "metrics.json"
+    if preset_metrics.is_file():
+        metrics = json.loads(preset_metrics.read_text())
+        entries.append(next(entry for entry in metrics["models"] if entry["role"] == "teacher"))
+    for variant in variants:
+        variant_config = dataclasses.replace(config, **TEACHER_VARIANTS[variant])
+        metrics = train_teacher(
+            dataset,
+            variant_config,
+            train_config,
+            runs_dir / name / variant,
+            exclude_history=exclude_history,
+            with_baselines=False,
+        )
+        entry = next(entry for entry in metrics["models"] if entry["role"] == "teacher")
+        entries.append({**entry, "name": variant, "config": variant_config.to_dict()})
+    result = provenance(dataset, config.to_dict(), train_config.to_dict(), exclude_history)
+    result["models"] = entries
     return result
 
 
@@ -330,6 +361,11 @@ def main(argv: Sequence[str]) -> None:
         write_result(
             f"{FLAGS.dataset}-teacher", run_teacher(FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.epochs)
         )
+    elif FLAGS.stage == "teacher-ablation":
+        result = run_teacher_ablation(
+            FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.teacher_variants, FLAGS.epochs
+        )
+        write_result(f"{FLAGS.dataset}-teacher-ablation", result)
     elif FLAGS.stage == "baselines":
         write_result(f"{FLAGS.dataset}-baselines", run_baselines(FLAGS.dataset, FLAGS.data_dir))
     elif FLAGS.stage == "speed":
@@ -345,7 +381,7 @@ if __name__ == "__main__":
     flags.DEFINE_enum(
         "stage",
         "teacher",
-        ["teacher", "student", "sampled", "baselines", "speed"],
+        ["teacher", "teacher-ablation", "student", "sampled", "baselines", "speed"],
         "Which benchmark stage to run (sampled needs the teacher stage's model).",
     )
     flags.DEFINE_enum("dataset", "tmall", sorted(TEACHERS), "Benchmark dataset.")
@@ -357,6 +393,9 @@ if __name__ == "__main__":
         "epochs", None, "Cap on epochs (default: the preset's); a finished run is only evaluated."
     )
     flags.DEFINE_list("variants", list(STUDENTS), "Student variants to train, in order.")
+    flags.DEFINE_list(
+        "teacher_variants", list(TEACHER_VARIANTS), "Teacher variants (teacher-ablation stage), in order."
+    )
     flags.DEFINE_integer(
         "timed_steps",
         50,

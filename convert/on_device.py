@@ -58,6 +58,12 @@ class OnDeviceModule(tf.Module):
         super().__init__()
         model_config = model.config
         check_top_k(top_k, model_config.n_items, model_config.max_len)
+        if model_config.explore_path:
+            # `train` adds the repeat bonus to the adapted logits, which the explore gate's mixture is not.
+            raise ValueError(
+                "--on_device_training supports the additive repeat bonus only; this model was trained with "
+                "--explore_path: export it without --on_device_training"
+            )
         self.model = model
         self.top_k = top_k
         self.config = config

@@ -99,6 +99,14 @@ def define_model_flags(
         "session data where next items often repeat (Tmall), costs L + d + 1 parameters.",
         **into,
     )
+    flags.DEFINE_bool(
+        "explore_path",
+        False,
+        "With --repeat_scores: score history items and new items as two distributions under a learnt gate "
+        "(RepeatNet-style, model/repeat.py RepeatExplore) instead of an additive bonus, so that new-item "
+        "targets train the ranking that `recommend` (history excluded) shows; L + d + 2 parameters.",
+        **into,
+    )
 
 
 def define_training_flags(
@@ -224,6 +232,7 @@ def backbone_from_flags(values: flags.FlagValues) -> dict:
         "num_negatives": values.num_negatives,
         "negative_sampler": values.negative_sampler,
         "repeat_scores": values.repeat_scores,
+        "explore_path": values.explore_path,
     }
 
 

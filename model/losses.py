@@ -16,7 +16,7 @@ def softmax_cross_entropy(scores: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(losses)
 
 
-def sampled_softmax_cross_entropy(
+def sampled_softmax_losses(
     queries: tf.Tensor,
     labels: tf.Tensor,
     positive_rows: tf.Tensor,
@@ -25,8 +25,9 @@ def sampled_softmax_cross_entropy(
     log_sampling_prob: tf.Tensor,
     positive_bonus: tf.Tensor | None = None,
     negative_bonus: tf.Tensor | None = None,
+    excluded_negatives: tf.Tensor | None = None,
 ) -> tf.Tensor:
-    """Mean sampled-softmax cross-entropy with logQ correction and accidental-hit removal.
+    """Sampled-softmax cross-entropy per row [rows], with logQ correction and accidental-hit removal.
 
     The negatives are shared by all rows of the batch; subtracting log q(item) from every logit makes the
     sampled softmax an unbiased stand-in for the full one whatever the sampling distribution (uniform or
@@ -41,16 +42,21 @@ def sampled_softmax_cross_entropy(
         log_sampling_prob: [n_items + 1] log q(item) of the sampler.
         positive_bonus, negative_bonus: optional [rows] and [rows, num_negatives] additions to the model's
             logits (the repeat bonus), applied before the correction.
+        excluded_negatives: optional bool [rows, num_negatives], True for negatives that row must not rank
+            against (e.g. its history, for a distribution over the other items).
     """
     labels = tf.cast(labels, tf.int32)
     positive_logits = tf.reduce_sum(queries * positive_rows, axis=-1) - tf.gather(log_sampling_prob, labels)
-    negative_logits = tf.matmul(queries, negative_rows, transpose_b=True) - tf.gather(
-        log_sampling_prob, negative_ids
-    )[None, :]
+    negative_logits = (
+        tf.matmul(queries, negative_rows, transpose_b=True)
+        - tf.gather(log_sampling_prob, negative_ids)[None, :]
+    )
     if positive_bonus is not None:
         positive_logits += positive_bonus
         negative_logits += negative_bonus
-    accidental_hit = tf.equal(labels[:, None], tf.cast(negative_ids, tf.int32)[None, :])
-    negative_logits = tf.where(accidental_hit, tf.fill(tf.shape(negative_logits), -1e9), negative_logits)
+    dropped = tf.equal(labels[:, None], tf.cast(negative_ids, tf.int32)[None, :])
+    if excluded_negatives is not None:
+        dropped = tf.logical_or(dropped, excluded_negatives)
+    negative_logits = tf.where(dropped, tf.fill(tf.shape(negative_logits), -1e9), negative_logits)
     logits = tf.concat([positive_logits[:, None], negative_logits], axis=1)
-    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(tf.zeros_like(labels), logits))
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(tf.zeros_like(labels), logits)

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from model.attention import MaskedSoftmaxAttention, causal_mask, unit_variance_padding
 from model.dense_embedding import DenseEmbedding
 from model.keras_setup import keras, tf
-from model.losses import sampled_softmax_cross_entropy, softmax_cross_entropy
-from model.repeat import RepeatBonus, visible_prefixes
+from model.losses import sampled_softmax_losses, softmax_cross_entropy
+from model.repeat import RepeatBonus, RepeatExplore, visible_prefixes
 from model.stp_tt_embedding import STPTTEmbedding
 
 PADDING_SCORE = -1e9
@@ -42,6 +42,10 @@ class SASRecConfig:
     negative_sampler: str = "uniform"
     # Learnt bonus for items already in the history (model.repeat); off reproduces plain SASRec.
     repeat_scores: bool = False
+    # With `repeat_scores`: repeat and explore as two distributions under a learnt gate (model.repeat.
+    # RepeatExplore) instead of an additive bonus, so that new-item targets train a ranking of the non-history
+    # items, the one `recommend` (history excluded) shows.
+    explore_path: bool = False
 
     def __post_init__(self):
         checks = {
@@ -53,6 +57,8 @@ class SASRecConfig:
         for name, (value, allowed) in checks.items():
             if value not in allowed:
                 raise ValueError(f"SASRecConfig.{name}={value!r}: choose one of {allowed}")
+        if self.explore_path and not self.repeat_scores:
+            raise ValueError("SASRecConfig.explore_path=True needs repeat_scores=True (replaces its bonus)")
         if self.hidden_dim % self.num_heads:
             raise ValueError(f"hidden_dim={self.hidden_dim} must be divisible by num_heads={self.num_heads}")
         object.__setattr__(self, "tt_item_factors", tuple(self.tt_item_factors))
@@ -192,7 +198,10 @@ class SASRec(keras.Model):
         self.readout = (
             AttentionReadout(cfg.hidden_dim, name="readout") if cfg.readout == "attention" else None
         )
-        self.repeat = RepeatBonus(cfg.max_len, name="repeat") if cfg.repeat_scores else None
+        self.repeat = None
+        if cfg.repeat_scores:
+            layer = RepeatExplore if cfg.explore_path else RepeatBonus
+            self.repeat = layer(cfg.max_len, name="repeat")
         if self.repeat is not None:
             self.repeat.build(None)
         self.loss_tracker = keras.metrics.Mean(name="loss")
@@ -240,8 +249,9 @@ class SASRec(keras.Model):
         return scores + padding[None, :]
 
     def with_repeat_bonus(self, scores: tf.Tensor, vectors: tf.Tensor, histories: tf.Tensor) -> tf.Tensor:
-        """scores [rows, n_items + 1] plus the repeat bonus of each row's right-aligned history [rows, L];
-        unchanged without `repeat_scores`."""
+        """scores [rows, n_items + 1] plus the repeat bonus of each row's right-aligned history [rows, L]
+        (with `explore_path`: the log-probabilities of the repeat/explore mixture); unchanged without
+        `repeat_scores`."""
         if self.repeat is None:
             return scores
         return self.repeat(scores, vectors, histories)
@@ -253,7 +263,10 @@ class SASRec(keras.Model):
     def candidate_scores(
         self, vectors: tf.Tensor, histories: tf.Tensor | None, item_ids: tf.Tensor
     ) -> tf.Tensor:
-        """Scores [rows, C] of chosen items [rows, C] (with the repeat bonus); nothing catalogue-wide."""
+        """Scores [rows, C] of chosen items [rows, C] (with the repeat bonus); nothing catalogue-wide, except
+        with `explore_path`, whose explore side is normalised over the whole catalogue."""
+        if self.config.explore_path:
+            return tf.gather(self.scores_after(vectors, histories), item_ids, batch_dims=1)
         scores = tf.einsum("rd,rcd->rc", vectors, self.item_table.lookup(item_ids))
         if self.repeat is None:
             return scores
@@ -303,19 +316,27 @@ class SASRec(keras.Model):
         if self.config.loss == "full":
             return softmax_cross_entropy(self.scores_after(vectors, histories), labels)
         negative_ids = self.sample_negatives()
-        positive_bonus = negative_bonus = None
-        if self.repeat is not None:
-            positive_bonus = self.repeat.at(vectors, histories, labels[:, None])[:, 0]
-            negative_bonus = self.repeat.at(vectors, histories, negative_ids)
-        return sampled_softmax_cross_entropy(
+        sampled = (
             vectors,
             labels,
             self.item_table.lookup(labels),
             negative_ids,
             self.item_table.lookup(negative_ids),
             self.log_sampling_prob,
-            positive_bonus=positive_bonus,
-            negative_bonus=negative_bonus,
+        )
+        if self.config.explore_path:
+            # The explore side ranks the label against the negatives outside the row's history.
+            explore_losses = sampled_softmax_losses(
+                *sampled, excluded_negatives=self.repeat.contains(histories, negative_ids)
+            )
+            slot_dots = tf.einsum("rd,rld->rl", vectors, self.item_table.lookup(histories))
+            return self.repeat.negative_log_likelihood(vectors, histories, slot_dots, labels, explore_losses)
+        positive_bonus = negative_bonus = None
+        if self.repeat is not None:
+            positive_bonus = self.repeat.at(vectors, histories, labels[:, None])[:, 0]
+            negative_bonus = self.repeat.at(vectors, histories, negative_ids)
+        return tf.reduce_mean(
+            sampled_softmax_losses(*sampled, positive_bonus=positive_bonus, negative_bonus=negative_bonus)
         )
 
     def sample_negatives(self) -> tf.Tensor:

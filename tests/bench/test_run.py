@@ -6,7 +6,13 @@ import json
 import pytest
 
 from bench import run
-from bench.render import sampled_section, speed_section, student_section, teacher_section
+from bench.render import (
+    sampled_section,
+    speed_section,
+    student_section,
+    teacher_ablation_section,
+    teacher_section,
+)
 from distill.training import TrainConfig
 
 TINY_TEACHER = (
@@ -144,3 +150,20 @@ def test_speed_stage_times_teacher_and_distillation_with_the_cache(tmp_path):
     assert {"commit", "machine", "command"} <= set(result)
     text = "\n".join(speed_section(result))
     assert "student-full-topk-cached" in text and "cached distillation step / teacher step" in text
+
+
+def test_teacher_ablation_trains_each_variant_beside_the_preset_teacher(tmp_path):
+    backbone, train_config = TINY_TEACHER
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(run.TEACHERS, "synthetic", ({**backbone, "repeat_scores": True}, train_config))
+        run.run_teacher("synthetic", tmp_path, None)
+        result = run.run_teacher_ablation("synthetic", tmp_path, None, ["teacher-explore"])
+    teacher, explore = result["models"]
+    assert (teacher["name"], explore["name"]) == ("teacher", "teacher-explore")
+    assert explore["config"]["explore_path"] and not result["config"]["explore_path"]
+    saved = tmp_path / "synthetic" / "teacher-explore" / "config.json"
+    assert json.loads(saved.read_text())["explore_path"]
+    for entry in result["models"]:
+        assert {"metrics_repeat", "metrics_new", "metrics_new_excluded", "curve"} <= set(entry)
+    text = "\n".join(teacher_ablation_section(result))
+    assert '`{"explore_path": true}`' in text and "teacher-explore" in text

@@ -18,6 +18,13 @@ CONFIGS = {
     "student_3_cores": {"item_table": "stp_tt", "tt_rank": 4, "stp_factor": 2, "tt_num_cores": 3},
     "teacher_repeat": {"item_table": "dense", "repeat_scores": True},
     "student_repeat": {"item_table": "stp_tt", "tt_rank": 4, "stp_factor": 2, "repeat_scores": True},
+    "student_explore": {
+        "item_table": "stp_tt",
+        "tt_rank": 4,
+        "stp_factor": 2,
+        "repeat_scores": True,
+        "explore_path": True,
+    },
 }
 
 

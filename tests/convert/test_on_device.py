@@ -10,6 +10,7 @@ from convert.on_device import (
     STATE_NAMES,
     TRAINING_SIGNATURES,
     OnDeviceConfig,
+    OnDeviceModule,
     convert_on_device,
     write_on_device_model,
 )
@@ -232,3 +233,9 @@ def test_export_hook_writes_a_model_every_runtime_loads(exported, tmp_path):
     expected = keras_model(HISTORY).numpy()[0]
     expected[HISTORY[0]] = -np.inf
     np.testing.assert_array_equal(item_ids, np.argsort(-expected, kind="stable")[:TOP_K])
+
+
+def test_an_explore_path_model_is_refused_with_the_flag_to_drop():
+    explore = student(repeat_scores=True, explore_path=True)
+    with pytest.raises(ValueError, match="export it without --on_device_training"):
+        OnDeviceModule(explore, TOP_K, OnDeviceConfig(spare_items=2))

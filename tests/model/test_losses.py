@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from model.keras_setup import tf
-from model.losses import sampled_softmax_cross_entropy, softmax_cross_entropy
+from model.losses import sampled_softmax_losses, softmax_cross_entropy
 
 
 def numpy_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -41,13 +41,15 @@ def test_sampled_softmax_hand_computed_with_accidental_hit():
     # 4 logits -> ln 4; row 1 (label 3) has an accidental hit on 3, leaving 3 logits -> ln 3.
     n_rows = 6
     log_q = np.full(n_rows, math.log(1 / 5), dtype=np.float32)
-    loss = sampled_softmax_cross_entropy(
-        queries=tf.zeros([2, 2]),
-        labels=tf.constant([1, 3]),
-        positive_rows=tf.zeros([2, 2]),
-        negative_ids=tf.constant([2, 3, 4]),
-        negative_rows=tf.zeros([3, 2]),
-        log_sampling_prob=tf.constant(log_q),
+    loss = tf.reduce_mean(
+        sampled_softmax_losses(
+            queries=tf.zeros([2, 2]),
+            labels=tf.constant([1, 3]),
+            positive_rows=tf.zeros([2, 2]),
+            negative_ids=tf.constant([2, 3, 4]),
+            negative_rows=tf.zeros([3, 2]),
+            log_sampling_prob=tf.constant(log_q),
+        )
     )
     assert float(loss) == pytest.approx((math.log(4) + math.log(3)) / 2, abs=1e-5)
 
@@ -65,19 +67,19 @@ def test_sampled_softmax_matches_numpy():
     expected_rows = []
     for row in range(3):
         positive = queries[row] @ table[labels[row]] - log_q[labels[row]]
-        negatives = [
-            queries[row] @ table[item] - log_q[item] for item in negative_ids if item != labels[row]
-        ]
+        negatives = [queries[row] @ table[item] - log_q[item] for item in negative_ids if item != labels[row]]
         logits = np.array([positive, *negatives], dtype=np.float64)
         expected_rows.append(np.log(np.exp(logits - logits.max()).sum()) + logits.max() - positive)
 
-    loss = sampled_softmax_cross_entropy(
-        tf.constant(queries),
-        tf.constant(labels),
-        tf.constant(table[labels]),
-        tf.constant(negative_ids),
-        tf.constant(table[negative_ids]),
-        tf.constant(log_q),
+    loss = tf.reduce_mean(
+        sampled_softmax_losses(
+            tf.constant(queries),
+            tf.constant(labels),
+            tf.constant(table[labels]),
+            tf.constant(negative_ids),
+            tf.constant(table[negative_ids]),
+            tf.constant(log_q),
+        )
     )
     assert float(loss) == pytest.approx(float(np.mean(expected_rows)), rel=1e-5)
 
@@ -92,13 +94,15 @@ def test_sampled_softmax_with_all_items_as_negatives_equals_full_softmax_under_u
     labels = np.array([2, 6])
     negative_ids = np.arange(1, n_items + 1)
     log_q = np.full(n_items + 1, -math.log(n_items), dtype=np.float32)
-    loss = sampled_softmax_cross_entropy(
-        tf.constant(queries),
-        tf.constant(labels),
-        tf.constant(table[labels]),
-        tf.constant(negative_ids),
-        tf.constant(table[negative_ids]),
-        tf.constant(log_q),
+    loss = tf.reduce_mean(
+        sampled_softmax_losses(
+            tf.constant(queries),
+            tf.constant(labels),
+            tf.constant(table[labels]),
+            tf.constant(negative_ids),
+            tf.constant(table[negative_ids]),
+            tf.constant(log_q),
+        )
     )
     expected = numpy_cross_entropy(queries @ table[1:].T, labels - 1)
     assert float(loss) == pytest.approx(expected, rel=1e-5)
