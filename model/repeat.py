@@ -51,9 +51,8 @@ def latest_slot_of_columns(histories: tf.Tensor, num_columns: tf.Tensor, same_it
     return tf.scatter_nd(indices, tf.reshape(slot_numbers, [-1]), tf.stack([shape[0], num_columns]))
 
 
-@keras.utils.register_keras_serializable(package="odrec")
-class RepeatBonus(keras.layers.Layer):
-    """Per-slot bonus weights and their scatter into catalogue scores.
+class HistorySlotLayer(keras.layers.Layer):
+    """What both repeat scorings learn: a weight per history slot (recency) and a gate read from the query.
 
     Args:
         max_len: L, the number of history slots (one recency weight each).
@@ -67,6 +66,16 @@ class RepeatBonus(keras.layers.Layer):
     def build(self, input_shape=None):
         self.recency = self.add_weight(name="recency", shape=(self.max_len,), initializer="zeros")
         super().build(input_shape)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(max_len=self.max_len)
+        return config
+
+
+@keras.utils.register_keras_serializable(package="odrec")
+class RepeatBonus(HistorySlotLayer):
+    """Per-slot bonus weights and their scatter into catalogue scores."""
 
     def slot_weights(self, queries: tf.Tensor, histories: tf.Tensor) -> tf.Tensor:
         """queries [rows, d], right-aligned histories [rows, L] -> bonus per slot [rows, L], 0 on padding."""
@@ -106,14 +115,9 @@ class RepeatBonus(keras.layers.Layer):
         contributions = tf.boolean_mask(weights, real)[:, None] * tf.cast(matches, weights.dtype)
         return tf.math.unsorted_segment_sum(contributions, rows, num_segments=tf.shape(histories)[0])
 
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(max_len=self.max_len)
-        return config
-
 
 @keras.utils.register_keras_serializable(package="odrec")
-class RepeatExplore(keras.layers.Layer):
+class RepeatExplore(HistorySlotLayer):
     """Repeat and explore as two distributions mixed by a learnt gate (RepeatNet, Ren et al., AAAI 2019).
 
     p(i) = g * p_repeat(i) + (1 - g) * p_explore(i), g = sigmoid(gate(query)). p_repeat lives on the history:
@@ -123,20 +127,11 @@ class RepeatExplore(keras.layers.Layer):
     into it: the ranking the `recommend` path shows (history excluded) is the explore softmax alone.
     Scores are log p, so softmax(scores) = p and every loss and KD written for logits applies unchanged.
     Parameters: L + d + 2. A row with an empty history explores only.
-
-    Args:
-        max_len: L, the number of history slots (one recency weight each).
     """
 
-    def __init__(self, max_len: int, **kwargs):
-        super().__init__(**kwargs)
-        self.max_len = max_len
-        self.gate = keras.layers.Dense(1, kernel_initializer="zeros", name="gate")
-
     def build(self, input_shape=None):
-        self.recency = self.add_weight(name="recency", shape=(self.max_len,), initializer="zeros")
-        self.dot_scale = self.add_weight(name="dot_scale", shape=(), initializer="ones")
         super().build(input_shape)
+        self.dot_scale = self.add_weight(name="dot_scale", shape=(), initializer="ones")
 
     def gate_log_probs(self, queries: tf.Tensor, histories: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """(log g, log (1 - g)), each [rows, 1]; an empty history gives g = 0 (log g very negative)."""
@@ -202,8 +197,3 @@ class RepeatExplore(keras.layers.Layer):
         repeated = tf.reduce_any(is_label, axis=1)
         losses = tf.where(repeated, -(log_gate[:, 0] + label_repeat), explore_losses - log_explore_gate[:, 0])
         return tf.reduce_mean(losses)
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(max_len=self.max_len)
-        return config

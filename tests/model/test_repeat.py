@@ -26,14 +26,18 @@ def test_visible_prefixes_right_align_each_position():
     np.testing.assert_array_equal(visible_prefixes(history).numpy()[0], expected)
 
 
-def random_bonus(max_len: int, dim: int, seed: int) -> RepeatBonus:
-    layer = RepeatBonus(max_len)
+def randomised(layer: RepeatBonus | RepeatExplore, dim: int, seed: int) -> RepeatBonus | RepeatExplore:
+    """The layer built, with random recency weights and gate."""
     layer.build(None)
     rng = np.random.default_rng(seed)
-    layer.recency.assign(rng.normal(size=max_len).astype(np.float32))
+    layer.recency.assign(rng.normal(size=layer.max_len).astype(np.float32))
     layer.gate(tf.zeros([1, dim]))
     layer.gate.set_weights([rng.normal(size=(dim, 1)).astype(np.float32), np.array([0.3], np.float32)])
     return layer
+
+
+def random_bonus(max_len: int, dim: int, seed: int) -> RepeatBonus:
+    return randomised(RepeatBonus(max_len), dim, seed)
 
 
 def numpy_bonus(layer: RepeatBonus, queries: np.ndarray, histories: np.ndarray, num_rows: int) -> np.ndarray:
@@ -139,13 +143,8 @@ def test_repeat_model_saves_loads_and_counts_its_parameters(tmp_path):
 
 
 def random_explore(max_len: int, dim: int, seed: int) -> RepeatExplore:
-    layer = RepeatExplore(max_len)
-    layer.build(None)
-    rng = np.random.default_rng(seed)
-    layer.recency.assign(rng.normal(size=max_len).astype(np.float32))
+    layer = randomised(RepeatExplore(max_len), dim, seed)
     layer.dot_scale.assign(0.7)
-    layer.gate(tf.zeros([1, dim]))
-    layer.gate.set_weights([rng.normal(size=(dim, 1)).astype(np.float32), np.array([0.3], np.float32)])
     return layer
 
 
