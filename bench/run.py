@@ -8,7 +8,9 @@
     python -m bench.run --stage speed --dataset ml-1m      # -> bench/results/ml-1m-speed.json
 
 Runs resume: a stage whose model folders already hold finished training only re-evaluates them, so a long run
-can be interrupted and the same command given again.
+can be interrupted and the same command given again. A model folder of other settings or data, or one without
+a `run.json` (from an older version), is refused; `--overwrite` deletes its contents and trains again
+(distill/run_folder.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from absl import app, flags
 
 from bench.presets import EQUAL_BUDGET, EXCLUDE_HISTORY, STUDENTS, TABLES, TEACHER_VARIANTS, TEACHERS
+from distill.cli_flags import errors_as_one_line
 from distill.distiller import DistillConfig
 from distill.model_io import load_model
 from distill.pipeline import training_batches
@@ -60,12 +63,18 @@ def teacher_config(dataset, name: str, epochs: int | None = None) -> tuple[SASRe
     return SASRecConfig(n_items=dataset.n_items, **backbone), train_config
 
 
-def run_teacher(name: str, runs_dir: Path, data_dir: str | None, epochs: int | None = None) -> dict:
+def run_teacher(
+    name: str, runs_dir: Path, data_dir: str | None, epochs: int | None = None, overwrite: bool = False
+) -> dict:
+    """Trains (or resumes, or re-evaluates) the preset's teacher in `runs_dir/<name>/teacher`; `overwrite`
+    deletes what that folder holds first (`distill.run_folder.claim_run_folder`)."""
     dataset = load_dataset(name, data_dir=data_dir)
     config, train_config = teacher_config(dataset, name, epochs)
     exclude_history = name in EXCLUDE_HISTORY
     teacher_dir = runs_dir / name / "teacher"
-    metrics = train_teacher(dataset, config, train_config, teacher_dir, exclude_history=exclude_history)
+    metrics = train_teacher(
+        dataset, config, train_config, teacher_dir, exclude_history=exclude_history, overwrite=overwrite
+    )
     result = provenance(dataset, config.to_dict(), train_config.to_dict(), exclude_history)
     result["models"] = metrics["models"]
     result["parameters"] = metrics["parameters"]
@@ -73,7 +82,12 @@ def run_teacher(name: str, runs_dir: Path, data_dir: str | None, epochs: int | N
 
 
 def run_teacher_ablation(
-    name: str, runs_dir: Path, data_dir: str | None, variants: Sequence[str], epochs: int | None = None
+    name: str,
+    runs_dir: Path,
+    data_dir: str | None,
+    variants: Sequence[str],
+    epochs: int | None = None,
+    overwrite: bool = False,
 ) -> dict:
     """The preset teacher (if the teacher stage trained it) beside each variant of TEACHER_VARIANTS, every one
     trained with the preset's schedule into runs_dir/<name>/<variant>; entries as in the teacher stage."""
@@ -94,6 +108,7 @@ def run_teacher_ablation(
             runs_dir / name / variant,
             exclude_history=exclude_history,
             with_baselines=False,
+            overwrite=overwrite,
         )
         entry = next(entry for entry in metrics["models"] if entry["role"] == "teacher")
         entries.append({**entry, "name": variant, "config": variant_config.to_dict()})
@@ -131,9 +146,11 @@ def run_students(
     variants: Sequence[str],
     epochs: int | None = None,
     timed_steps: int = 0,
+    overwrite: bool = False,
 ) -> dict:
-    """Trains (or re-evaluates) each student variant; with `timed_steps`, then times a distillation step of
-    every variant back to back in this process (`seconds_per_step`)."""
+    """Trains (or re-evaluates) each student variant (`overwrite`: afresh, deleting its folder's contents);
+    with `timed_steps`, then times a distillation step of every variant back to back in this process
+    (`seconds_per_step`)."""
     dataset = load_dataset(name, data_dir=data_dir)
     config, train_config = teacher_config(dataset, name, epochs)
     teacher_dir = runs_dir / name / "teacher"
@@ -154,6 +171,7 @@ def run_students(
             runs_dir / name / variant,
             name=variant,
             exclude_history=exclude_history,
+            overwrite=overwrite,
         )
         entry = metrics["models"][0]
         if table == EQUAL_BUDGET:
@@ -312,12 +330,19 @@ def run_speed(
     return result
 
 
-def run_sampled(name: str, runs_dir: Path, data_dir: str | None, epochs: int | None, steps: int) -> dict:
+def run_sampled(
+    name: str,
+    runs_dir: Path,
+    data_dir: str | None,
+    epochs: int | None,
+    steps: int,
+    overwrite: bool = False,
+) -> dict:
     """Full softmax against logQ-corrected sampled softmax (popularity negatives), same backbone: test
     metrics of both and the time of a training step of each.
 
     The `teacher` stage already trained the preset's loss (runs_dir/<name>/teacher); this trains the other one
-    (teacher-sampled or teacher-full).
+    (teacher-sampled or teacher-full; `overwrite`: afresh).
     """
     dataset = load_dataset(name, data_dir=data_dir)
     config, train_config = teacher_config(dataset, name, epochs)
@@ -331,7 +356,9 @@ def run_sampled(name: str, runs_dir: Path, data_dir: str | None, epochs: int | N
             metrics = json.loads((runs_dir / name / "teacher" / "metrics.json").read_text())
         else:
             folder = runs_dir / name / f"teacher-{loss}"
-            metrics = train_teacher(dataset, loss_config, train_config, folder, with_baselines=False)
+            metrics = train_teacher(
+                dataset, loss_config, train_config, folder, with_baselines=False, overwrite=overwrite
+            )
         entry = next(entry for entry in metrics["models"] if entry["role"] == "teacher")
         entries[loss] = {**entry, "name": f"teacher-{loss}-softmax"}
     result = provenance(dataset, configs["sampled"].to_dict(), train_config.to_dict(), exclude_history=False)
@@ -351,55 +378,81 @@ def write_result(name: str, result: dict) -> Path:
     return path
 
 
-FLAGS = flags.FLAGS
-
-
-def main(argv: Sequence[str]) -> None:
-    del argv
-    runs_dir = Path(FLAGS.runs_dir)
-    if FLAGS.stage == "teacher":
-        write_result(
-            f"{FLAGS.dataset}-teacher", run_teacher(FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.epochs)
+def run_stage(values: flags.FlagValues) -> Path | None:
+    """The stage the flags name; returns the results file it wrote (the student stage writes its own)."""
+    name, runs_dir, overwrite = values.dataset, Path(values.runs_dir), values.overwrite
+    if values.stage == "teacher":
+        return write_result(
+            f"{name}-teacher", run_teacher(name, runs_dir, values.data_dir, values.epochs, overwrite)
         )
-    elif FLAGS.stage == "teacher-ablation":
+    if values.stage == "teacher-ablation":
         result = run_teacher_ablation(
-            FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.teacher_variants, FLAGS.epochs
+            name, runs_dir, values.data_dir, values.teacher_variants, values.epochs, overwrite
         )
-        write_result(f"{FLAGS.dataset}-teacher-ablation", result)
-    elif FLAGS.stage == "baselines":
-        write_result(f"{FLAGS.dataset}-baselines", run_baselines(FLAGS.dataset, FLAGS.data_dir))
-    elif FLAGS.stage == "speed":
-        write_result(f"{FLAGS.dataset}-speed", run_speed(FLAGS.dataset, FLAGS.data_dir, FLAGS.timed_steps))
-    elif FLAGS.stage == "sampled":
-        result = run_sampled(FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.epochs, FLAGS.timed_steps)
-        write_result(f"{FLAGS.dataset}-sampled", result)
-    else:
-        run_students(FLAGS.dataset, runs_dir, FLAGS.data_dir, FLAGS.variants, FLAGS.epochs, FLAGS.timed_steps)
+        return write_result(f"{name}-teacher-ablation", result)
+    if values.stage == "baselines":
+        return write_result(f"{name}-baselines", run_baselines(name, values.data_dir))
+    if values.stage == "speed":
+        return write_result(f"{name}-speed", run_speed(name, values.data_dir, values.timed_steps))
+    if values.stage == "sampled":
+        result = run_sampled(name, runs_dir, values.data_dir, values.epochs, values.timed_steps, overwrite)
+        return write_result(f"{name}-sampled", result)
+    run_students(
+        name, runs_dir, values.data_dir, values.variants, values.epochs, values.timed_steps, overwrite
+    )
+    return None
 
 
-if __name__ == "__main__":
+def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """Every flag of `python -m bench.run`, into `flag_values` (tests: a fresh `FlagValues`)."""
+    into = {"flag_values": flag_values}
     flags.DEFINE_enum(
         "stage",
         "teacher",
         ["teacher", "teacher-ablation", "student", "sampled", "baselines", "speed"],
         "Which benchmark stage to run (sampled needs the teacher stage's model).",
+        **into,
     )
-    flags.DEFINE_enum("dataset", "tmall", sorted(TEACHERS), "Benchmark dataset.")
+    flags.DEFINE_enum("dataset", "tmall", sorted(TEACHERS), "Benchmark dataset.", **into)
     flags.DEFINE_string(
-        "data_dir", None, "Benchmark data folder (default: $ODREC_DATA_DIR, then ../shared/data)."
+        "data_dir", None, "Benchmark data folder (default: $ODREC_DATA_DIR, then ../shared/data).", **into
     )
-    flags.DEFINE_string("runs_dir", "artifacts/bench", "Where model folders (checkpoints, logs) are kept.")
+    flags.DEFINE_string(
+        "runs_dir", "artifacts/bench", "Where model folders (checkpoints, logs) are kept.", **into
+    )
     flags.DEFINE_integer(
-        "epochs", None, "Cap on epochs (default: the preset's); a finished run is only evaluated."
+        "epochs", None, "Cap on epochs (default: the preset's); a finished run is only evaluated.", **into
     )
-    flags.DEFINE_list("variants", list(STUDENTS), "Student variants to train, in order.")
+    flags.DEFINE_list("variants", list(STUDENTS), "Student variants to train, in order.", **into)
     flags.DEFINE_list(
-        "teacher_variants", list(TEACHER_VARIANTS), "Teacher variants (teacher-ablation stage), in order."
+        "teacher_variants",
+        list(TEACHER_VARIANTS),
+        "Teacher variants (teacher-ablation stage), in order.",
+        **into,
     )
     flags.DEFINE_integer(
         "timed_steps",
         50,
         "Training steps timed per loss (sampled stage) or per student variant (student stage; 0: none).",
         lower_bound=0,
+        **into,
     )
+    flags.DEFINE_bool(
+        "overwrite",
+        False,
+        "Delete what the stage's model folders under --runs_dir hold and train again (a folder of other "
+        "settings or data, or without run.json, is refused otherwise), as --overwrite of the training CLIs.",
+        **into,
+    )
+
+
+def main(argv: Sequence[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    with errors_as_one_line():
+        run_stage(flags.FLAGS)
+
+
+if __name__ == "__main__":
+    define_flags()
     app.run(main)

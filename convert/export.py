@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from convert.ops import strip_tensor_names
+from distill.training import tf_write_error
 from model.keras_setup import tf
 from model.sasrec import PADDING_SCORE, SASRec
 
@@ -126,9 +127,17 @@ class ExportModule(tf.Module):
 def save_export_module(
     model: SASRec, top_k: int, directory: str | Path, padding_column: str = "sentinel"
 ) -> Path:
-    """Writes the SavedModel with the `recommend` and `score` signatures; returns its folder."""
+    """Writes the SavedModel with the `recommend` and `score` signatures; returns its folder.
+
+    Raises:
+        runtime.atomic.OutputWriteError: TensorFlow could not write it (e.g. the disk of `directory`, a
+            temporary folder, is full).
+    """
     module = ExportModule(model, top_k, padding_column)
-    tf.saved_model.save(module, str(directory), signatures=module.signatures())
+    try:
+        tf.saved_model.save(module, str(directory), signatures=module.signatures())
+    except tf.errors.OpError as error:
+        raise tf_write_error(directory, error) from None
     return Path(directory)
 
 

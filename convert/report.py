@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from runtime.atomic import atomic_write_text  # noqa: E402
+from runtime.atomic import atomic_path, atomic_write_text  # noqa: E402
 from runtime.metrics import target_kind_summary  # noqa: E402
 
 MIN_TOP10_AGREEMENT = 0.9
@@ -135,8 +135,7 @@ def _plot_size_vs_ndcg(models: Sequence[dict], path: Path) -> None:
     axes.set_title("Size vs accuracy of every exported model (red: flagged, see report.md)")
     axes.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    _save_figure(figure, path)
 
 
 def _plot_latency(models: Sequence[dict], path: Path) -> None:
@@ -151,8 +150,16 @@ def _plot_latency(models: Sequence[dict], path: Path) -> None:
     axes.set_title("LiteRT latency per model")
     axes.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    _save_figure(figure, path)
+
+
+def _save_figure(figure: plt.Figure, path: Path) -> None:
+    """Writes the figure atomically (a full disk raises `OutputWriteError` naming `path`) and closes it."""
+    try:
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=120)
+    finally:
+        plt.close(figure)
 
 
 def write_report(report: dict, out_dir: str | Path) -> None:

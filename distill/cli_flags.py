@@ -165,11 +165,12 @@ USER_ERRORS = (ValueError, OSError, RunFolderError, TrainingDivergedError)
 
 @contextlib.contextmanager
 def errors_as_one_line() -> Iterator[None]:
-    """The edge of every CLI: an error of bad input ends the process with `error: <message>` and status 1."""
+    """The edge of every CLI: an error of bad input ends the process with `error: <message>` and status 1, on
+    one line (a message with line breaks, such as an HDF5 or TensorFlow one quoted inside ours, is joined)."""
     try:
         yield
     except USER_ERRORS as error:
-        sys.exit(f"error: {error}")
+        sys.exit("error: " + " ".join(str(error).split()))
 
 
 def define_output_flags(role: str, flag_values: flags.FlagValues = flags.FLAGS) -> None:

@@ -6,18 +6,53 @@ import json
 from pathlib import Path
 
 from distill.dataset import SequenceDataset
+from model.keras_setup import keras
 from model.sasrec import SASRec, SASRecConfig
-from runtime.atomic import atomic_path, atomic_write_text
+from runtime.atomic import atomic_write_bytes, atomic_write_text
 from runtime.vocab import VocabError, read_vocab
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 
 
+class _InMemoryArchive:
+    """The one method Keras' HDF5 weight store calls on an archive: it receives the finished file's bytes."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def writestr(self, name: str, data: bytes) -> None:
+        self.files[name] = data
+
+
+def weights_bytes(model: keras.Model) -> bytes:
+    """The bytes of `model.save_weights("x.weights.h5")`, built in memory (`load_weights` reads them back).
+
+    HDF5 writing straight into a file that hits a full disk segfaulted while closing it (h5py), killing a
+    training run with no message (issue 20). Built in memory, the only disk write is `atomic_write_bytes`,
+    whose failure is an ordinary `OSError`. This is the path Keras itself takes for the weights inside a
+    `.keras` archive (`H5IOStore` over an archive); tf-keras is pinned in requirements.txt.
+    """
+    from tf_keras.src.saving import saving_lib  # after model.keras_setup has selected tf-keras
+
+    archive = _InMemoryArchive()
+    store = saving_lib.H5IOStore(WEIGHTS_FILE, archive=archive, mode="w")
+    saving_lib._save_state(
+        model, weights_store=store, assets_store=None, inner_path="", visited_trackables=set()
+    )
+    store.close()
+    return archive.files[WEIGHTS_FILE]
+
+
 def save_model(model: SASRec, directory: str | Path) -> None:
+    """Writes `config.json` and the weights into `directory`, each atomically.
+
+    Raises:
+        runtime.atomic.OutputWriteError: a file could not be written (e.g. the disk is full); the files of
+            the previous save are unchanged.
+    """
     directory = Path(directory)
-    with atomic_path(directory / WEIGHTS_FILE) as temporary:
-        model.save_weights(str(temporary))
+    atomic_write_bytes(directory / WEIGHTS_FILE, weights_bytes(model))
     atomic_write_text(directory / CONFIG_FILE, json.dumps(model.config.to_dict(), indent=2))
 
 

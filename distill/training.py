@@ -3,6 +3,7 @@ and the distribution strategy it runs under (docs/distributed.md)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from distill.pipeline import EpochBatches
 from model.keras_setup import keras, tf
-from runtime.atomic import atomic_write_text
+from runtime.atomic import OutputWriteError, atomic_write_text, write_error
 
 MONITOR = "NDCG@10"
 STATE_FILE = "training_state.json"
@@ -229,13 +230,46 @@ class ValidationCheckpoint(keras.callbacks.Callback):
             }
         )
         self.checkpoint.epoch.assign(epoch + 1)
-        self.manager.save(checkpoint_number=epoch + 1)
+        save_checkpoint(self.manager, epoch + 1)
         # Written after the checkpoint: a crash in between leaves a state one epoch behind, and resume then
         # restores the (still kept) checkpoint of the state's epoch, so the two always agree.
         self.state["epoch"] = epoch + 1
         atomic_write_text(self.out_dir / STATE_FILE, json.dumps(self.state, indent=2))
         if self.state["wait"] >= self.config.patience:
             self.model.stop_training = True
+
+
+# The errno of TensorFlow's file-writing errors (a full disk is RESOURCE_EXHAUSTED), for the user's message.
+_TF_ERRNO = {
+    tf.errors.ResourceExhaustedError: errno.ENOSPC,
+    tf.errors.PermissionDeniedError: errno.EACCES,
+}
+
+
+def save_checkpoint(manager: tf.train.CheckpointManager, epoch: int) -> None:
+    """`manager.save` of `epoch`, with a failed write turned into a message a user can act on.
+
+    Raises:
+        runtime.atomic.OutputWriteError: TensorFlow could not write the checkpoint (e.g. the disk is full;
+            it raised a `tf.errors.OpError` naming its temporary file). The half-written `ckpt-<epoch>_temp`
+            it leaves is removed; the checkpoints of earlier epochs stay, so rerunning resumes from them.
+    """
+    try:
+        manager.save(checkpoint_number=epoch)
+    except tf.errors.OpError as error:
+        for leftover in Path(manager.directory).glob(f"ckpt-{epoch}_temp*"):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+        raise tf_write_error(f"the checkpoint of epoch {epoch} in {manager.directory}", error) from None
+
+
+def tf_write_error(target: str | os.PathLike[str], error: tf.errors.OpError) -> OutputWriteError:
+    """The `OutputWriteError` for a TensorFlow write of `target` that failed with `error` (its message names
+    a temporary file and an op; ours names the target, the reason and the fix)."""
+    number = _TF_ERRNO.get(type(error))
+    return write_error(target, number, os.strerror(number) if number else error.message.splitlines()[0])
 
 
 def learning_curve(state: dict) -> dict:

@@ -9,7 +9,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -17,6 +16,7 @@ from absl import app, flags
 
 from runtime.atomic import OutputPathError, atomic_write_text, check_output_file
 from runtime.history import HistoryError, encode_history
+from runtime.input_files import read_input_file
 from runtime.litert import Recommender, max_threads
 from runtime.metrics import (
     RankingPass,
@@ -69,12 +69,9 @@ def read_test_file(
 
     prefixes: list[list[int]] = []
     targets: list[int] = []
+    content = read_input_file(path, "test file", EvaluationFileError, "give a text file")
     try:
-        lines = Path(path).read_bytes().decode("utf-8").split("\n")
-    except OSError as error:
-        raise EvaluationFileError(
-            f"cannot read test file {path} ({error.strerror}); give a text file"
-        ) from None
+        lines = content.decode("utf-8").split("\n")
     except UnicodeDecodeError as error:
         raise EvaluationFileError(
             f"{path}: not UTF-8 text at byte {error.start} (compressed or binary?); give an uncompressed "

@@ -2,20 +2,24 @@
 
 Layout (little-endian): b"ODRI", version u8, dim u16, count u16, the first 8 bytes of the target model's
 sha256; then per item: id length u8, the original id in UTF-8, scale f32, dim int8 values (vector = scale *
-values). The model hash binds an update to the export whose vector space it was computed in.
+values); last, the CRC-32 (u32) of every byte before it. The model hash binds an update to the export whose
+vector space it was computed in; the CRC catches a damaged transfer (version 1 had none, so a flipped byte in
+a vector was applied silently).
 """
 
 from __future__ import annotations
 
 import struct
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
 MAGIC = b"ODRI"
-VERSION = 1
+VERSION = 2
 _HEADER = struct.Struct("<4sBHH8s")
 _ITEM = struct.Struct("<f")
+_CHECKSUM = struct.Struct("<I")
 MAX_ID_BYTES = 255
 
 
@@ -55,21 +59,26 @@ def encode_item_update(original_ids: list[str], vectors: np.ndarray, model_sha25
         scale = float(np.abs(vector).max()) / 127.0 or 1.0
         values = np.clip(np.rint(vector / scale), -127, 127).astype(np.int8)
         parts += [bytes([len(encoded)]), encoded, _ITEM.pack(scale), values.tobytes()]
-    return b"".join(parts)
+    payload = b"".join(parts)
+    return payload + _CHECKSUM.pack(zlib.crc32(payload))
 
 
 def decode_item_update(data: bytes, source: str = "item update") -> ItemUpdate:
     """Parses update bytes; `source` (a file name) goes into every error.
 
     Raises:
-        ItemUpdateError: wrong magic or version, truncated or trailing bytes, an id that is not UTF-8.
+        ItemUpdateError: wrong magic or version, a checksum that does not match (a damaged byte), truncated
+            or trailing bytes, an id that is not UTF-8.
     """
     hint = "ask the server for the update again"
-    if len(data) < _HEADER.size:
+    if len(data) < _HEADER.size + _CHECKSUM.size:
         raise ItemUpdateError(f"{source} is {len(data)} bytes, shorter than the header; {hint}")
     magic, version, dim, count, model_prefix = _HEADER.unpack_from(data)
     if magic != MAGIC or version != VERSION:
         raise ItemUpdateError(f"{source} is not an odrec item update of version {VERSION}; {hint}")
+    data, (checksum,) = data[: -_CHECKSUM.size], _CHECKSUM.unpack(data[-_CHECKSUM.size :])
+    if zlib.crc32(data) != checksum:
+        raise ItemUpdateError(f"{source} is corrupted (its CRC-32 does not match its content); {hint}")
     offset, original_ids, vectors = _HEADER.size, [], np.zeros((count, dim), np.float32)
     try:
         for row in range(count):

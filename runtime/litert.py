@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.history import EmptyHistoryError, check_encoded_history
+from runtime.input_files import read_input_file
 from runtime.sidecar import REEXPORT_HINT, ArtifactError, load_artifact, spare_items
 from runtime.vocab import Vocab
 
@@ -157,10 +158,7 @@ class Recommender:
         check_num_threads(num_threads)
         # Read once: the hash is checked on these bytes and the interpreter runs them, so replacing or
         # truncating the file under a live Recommender changes nothing (a memory-mapped file did: bus error).
-        try:
-            self._model_content = self.model_path.read_bytes()
-        except OSError as error:
-            raise ArtifactError(f"cannot read model file {self.model_path} ({error.strerror})") from None
+        self._model_content = read_input_file(self.model_path, "model file", ArtifactError, REEXPORT_HINT)
         self.sidecar, self._vocab = load_artifact(
             self.model_path, expected_dataset, expected_n_items, self._model_content
         )

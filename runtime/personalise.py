@@ -25,6 +25,7 @@ from absl import app, flags
 
 from runtime.atomic import atomic_write_text
 from runtime.history import check_original_ids, encode_history
+from runtime.input_files import read_input_file
 from runtime.item_update import ItemUpdate, ItemUpdateError, decode_item_update
 from runtime.litert import _check_signature, _expected_signatures, check_num_threads, load_interpreter
 from runtime.sidecar import REEXPORT_HINT, ArtifactError, load_artifact, spare_items
@@ -67,10 +68,7 @@ class Personaliser:
         """
         self.model_path = Path(model_path)
         check_num_threads(num_threads)
-        try:
-            content = self.model_path.read_bytes()
-        except OSError as error:
-            raise ArtifactError(f"cannot read model file {self.model_path} ({error.strerror})") from None
+        content = read_input_file(self.model_path, "model file", ArtifactError, REEXPORT_HINT)
         self.sidecar, self.vocab = load_artifact(self.model_path, model_content=content)
         if spare_items(self.sidecar, self.model_path) == 0:
             raise ArtifactError(
@@ -241,12 +239,16 @@ class Personaliser:
             StateError: unreadable, corrupted (checksum), for another model, or of other shapes.
         """
         fix = f"delete {path} to start again from the shipped model"
+        content = read_input_file(path, "state file", StateError, fix)
         try:
-            document = json.loads(Path(path).read_text(encoding="utf-8"))
+            document = json.loads(content.decode("utf-8"))
             body = {key: value for key, value in document.items() if key != "sha256"}
             digest = document.get("sha256")
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as error:
-            raise StateError(f"state file {path} cannot be read ({error}); {fix}") from None
+        except (ValueError, RecursionError, AttributeError) as error:
+            # ValueError: not UTF-8, not JSON, an integer past Python's digit limit; AttributeError: not an
+            # object; RecursionError: nested too deep.
+            reason = " ".join(str(error).split())[:200] or type(error).__name__
+            raise StateError(f"state file {path} cannot be read ({reason}); {fix}") from None
         if body.get("format") != STATE_FORMAT or body.get("version") != STATE_VERSION:
             raise StateError(f"{path} is not an odrec on-device state of version {STATE_VERSION}; {fix}")
         if digest != _state_digest(body):
@@ -290,7 +292,8 @@ def run(values: flags.FlagValues) -> list[str]:
     if state is not None and state.exists() and not values.reset:
         personaliser.load_state(state)
     if values.items_update:
-        data = Path(values.items_update).read_bytes()
+        hint = "give the catalogue update file the server sent"
+        data = read_input_file(values.items_update, "catalogue update", ItemUpdateError, hint)
         added = personaliser.add_items(decode_item_update(data, values.items_update), values.items_update)
         print(f"added {len(added)} items from {values.items_update}")
     history = personaliser.internal_ids(values.history)

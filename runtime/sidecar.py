@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 from runtime.atomic import atomic_write_text
-from runtime.vocab import Vocab, VocabError, read_vocab
+from runtime.input_files import read_input_file
+from runtime.vocab import Vocab, VocabError, parse_vocab
 
 REQUIRED_FIELDS = ("model_file", "sha256", "n_items", "max_len", "top_k", "vocab_file", "vocab_sha256")
 _POSITIVE_INTEGER_FIELDS = ("n_items", "max_len", "top_k")
@@ -187,14 +188,16 @@ def load_artifact(
     """
     model_path = Path(model_path)
     path = sidecar_path(model_path)
-    if not model_path.is_file():
-        raise ArtifactError(f"model file {model_path} does not exist")
+    if model_content is None:
+        model_content = read_input_file(model_path, "model file", ArtifactError, REEXPORT_HINT)
+    if not path.exists() and not path.is_symlink():
+        raise ArtifactError(f"{model_path} has no sidecar {path}; {REEXPORT_HINT}")
     try:
-        sidecar = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ArtifactError(f"{model_path} has no sidecar {path}; {REEXPORT_HINT}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ArtifactError(f"sidecar {path} is not valid JSON ({error}); {REEXPORT_HINT}") from error
+        sidecar = json.loads(read_input_file(path, "sidecar", ArtifactError, REEXPORT_HINT).decode("utf-8"))
+    except (ValueError, RecursionError) as error:
+        # ValueError: not JSON, not UTF-8, or an integer past Python's digit limit; RecursionError: nesting.
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        raise ArtifactError(f"sidecar {path} is not valid JSON ({reason}); {REEXPORT_HINT}") from None
     if not isinstance(sidecar, dict):
         raise ArtifactError(f"sidecar {path} must hold a JSON object; {REEXPORT_HINT}")
     missing = [field for field in REQUIRED_FIELDS if field not in sidecar]
@@ -204,25 +207,23 @@ def load_artifact(
     spare_items(sidecar, path)
     _check_expectations(sidecar, path, {"dataset": expected_dataset, "n_items": expected_n_items})
 
-    model_sha256 = (
-        file_sha256(model_path) if model_content is None else hashlib.sha256(model_content).hexdigest()
-    )
+    model_sha256 = hashlib.sha256(model_content).hexdigest()
     if model_sha256 != sidecar["sha256"]:
         raise ArtifactError(
             f"model {model_path} does not match its sidecar: its sha256 is {model_sha256}, the sidecar "
             f"expects {sidecar['sha256']} (truncated, corrupted or from another export); {REEXPORT_HINT}"
         )
     vocab_file = vocab_path(model_path, sidecar)
-    if not vocab_file.is_file():
-        raise ArtifactError(f"vocab {vocab_file} named by {path} does not exist; {REEXPORT_HINT}")
-    vocab_sha256 = file_sha256(vocab_file)
+    vocab_hint = f"{path} names it; {REEXPORT_HINT}"
+    vocab_content = read_input_file(vocab_file, "vocab", ArtifactError, vocab_hint)
+    vocab_sha256 = hashlib.sha256(vocab_content).hexdigest()
     if vocab_sha256 != sidecar["vocab_sha256"]:
         raise ArtifactError(
             f"vocab {vocab_file} does not belong to {model_path.name}: its sha256 is {vocab_sha256}, "
             f"the sidecar expects {sidecar['vocab_sha256']}; {REEXPORT_HINT}"
         )
     try:
-        vocab = read_vocab(vocab_file)
+        vocab = parse_vocab(vocab_content, vocab_file)
     except VocabError as error:
         raise ArtifactError(f"vocab {vocab_file} is malformed: {error}; {REEXPORT_HINT}") from error
     if vocab.n_items != sidecar["n_items"]:

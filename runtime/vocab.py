@@ -100,9 +100,18 @@ def read_vocab(path: str | os.PathLike[str]) -> Vocab:
         VocabError: naming the file and 1-based line of the first malformed line.
         FileNotFoundError: when `path` does not exist.
     """
-    path = Path(path)
+    return parse_vocab(Path(path).read_bytes(), path)
+
+
+def parse_vocab(content: bytes, path: str | os.PathLike[str]) -> Vocab:
+    """The vocab in `content`, the bytes of the `vocab.tsv` at `path` (named in errors); a caller that has
+    hashed the bytes parses exactly those.
+
+    Raises:
+        VocabError: naming the file and 1-based line of the first malformed line.
+    """
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = content.decode("utf-8")
     except UnicodeDecodeError as error:
         raise VocabError(f"{path}: not UTF-8 ({error}); re-export the vocabulary with write_vocab") from error
     lines = text.split("\n")

@@ -4,6 +4,7 @@ BENCHMARKS sections."""
 import json
 
 import pytest
+from absl import flags
 
 from bench import run
 from bench.render import (
@@ -13,6 +14,8 @@ from bench.render import (
     teacher_ablation_section,
     teacher_section,
 )
+from convert.default_run import synthetic_dataset
+from distill.cli_flags import errors_as_one_line
 from distill.training import TrainConfig
 
 TINY_TEACHER = (
@@ -167,3 +170,37 @@ def test_teacher_ablation_trains_each_variant_beside_the_preset_teacher(tmp_path
         assert {"metrics_repeat", "metrics_new", "metrics_new_excluded", "curve"} <= set(entry)
     text = "\n".join(teacher_ablation_section(result))
     assert '`{"explore_path": true}`' in text and "teacher-explore" in text
+
+
+def test_a_runs_folder_of_an_older_version_is_refused_until_overwrite(tmp_path):
+    """A teacher folder without run.json (another tool's, or an older version's) is refused in one line that
+    names --overwrite; with --overwrite the stage deletes its contents and trains afresh."""
+    values = flags.FlagValues()
+    run.define_flags(values)
+    arguments = [
+        "bench.run",
+        "--stage=teacher",
+        "--dataset=synthetic",
+        f"--runs_dir={tmp_path}",
+        "--epochs=1",
+    ]
+    teacher_dir = tmp_path / "synthetic" / "teacher"
+    teacher_dir.mkdir(parents=True)
+    (teacher_dir / "model.weights.h5").write_bytes(b"an older version's weights")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(run.TEACHERS, "synthetic", TINY_TEACHER)
+        patch.setattr(run, "RESULTS_DIR", tmp_path / "results")
+        # A smaller synthetic dataset than the registry's 2,000 users: the folder rules do not depend on size.
+        patch.setattr(run, "load_dataset", lambda name, data_dir=None: synthetic_dataset(120, 60, seed=0))
+        values(arguments)
+        with pytest.raises(
+            SystemExit, match=r"^error: .*teacher already holds files but no run.json.*--overwrite"
+        ):
+            with errors_as_one_line():
+                run.run_stage(values)
+        assert [path.name for path in teacher_dir.iterdir()] == ["model.weights.h5"]
+        values(arguments + ["--overwrite"])
+        written = run.run_stage(values)
+    result = json.loads(written.read_text())
+    assert written == tmp_path / "results" / "synthetic-teacher.json" and result["models"][-1]["epochs"] == 1
+    assert (teacher_dir / "run.json").is_file() and (teacher_dir / "model.weights.h5").stat().st_size > 1000

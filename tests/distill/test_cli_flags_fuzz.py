@@ -112,3 +112,21 @@ def test_fuzz_flag_values_end_in_a_documented_outcome(cli, assignments):
         values = parse(cli, argv)
         assert values.epochs >= 1 and values.batch_size >= 1
         assert math.isfinite(values.learning_rate) and values.learning_rate > 0
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(28, "cannot write model.weights.h5 (file write failed: time = Thu\n, errno = 28)"),
+        ValueError("line one\nline two\r\n\tline three"),
+    ],
+)
+def test_errors_as_one_line_prints_one_line(error) -> None:
+    """A message quoted from HDF5 or TensorFlow may hold line breaks; the CLI still ends in one line."""
+    with pytest.raises(SystemExit) as stop:
+        with cli_flags.errors_as_one_line():
+            raise error
+    assert (
+        stop.value.code.startswith("error: ") and "\n" not in stop.value.code and "\r" not in stop.value.code
+    )
+    assert " ".join(str(error).split()) in stop.value.code

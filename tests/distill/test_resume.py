@@ -1,8 +1,11 @@
 """Crash safety of training: SIGKILL and rerun gives the uninterrupted result, the epoch order does not depend
 on the process, a NaN loss keeps the last good checkpoint, and a failing write never replaces a good file."""
 
+import contextlib
+import errno
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -16,8 +19,10 @@ from distill import model_io
 from distill.pipeline import EpochBatches, training_batches, training_dataset
 from distill.teacher import train_teacher
 from distill.training import STATE_FILE, TrainConfig, TrainingDivergedError, fit
-from model.keras_setup import keras
+from model.keras_setup import keras, tf
 from model.sasrec import SASRec
+from runtime import atomic
+from runtime.atomic import OutputWriteError
 from tests.conftest import tiny_sasrec_config
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -201,14 +206,102 @@ def test_failed_weight_write_keeps_the_previous_model(tiny_dataset, tmp_path: Pa
     model_io.save_model(model, tmp_path)
     before = {name: (tmp_path / name).read_bytes() for name in (model_io.WEIGHTS_FILE, model_io.CONFIG_FILE)}
 
-    def write_half_then_crash(self, path, *args, **kwargs) -> None:
-        Path(path).write_bytes(b"\x89HDF half a file")
-        raise OSError("disk full")
+    def disk_full(descriptor: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(SASRec, "save_weights", write_half_then_crash)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(atomic.os, "fsync", disk_full)
+    expected = f"cannot write {tmp_path / model_io.WEIGHTS_FILE} .*disk is full"
+    with pytest.raises(OutputWriteError, match=expected):
         model_io.save_model(model, tmp_path)
+    monkeypatch.undo()
     assert {name: (tmp_path / name).read_bytes() for name in before} == before
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(before)  # no temporary file left
-    monkeypatch.undo()
     np.testing.assert_array_equal(model_io.load_model(tmp_path).get_weights()[0], model.get_weights()[0])
+
+
+@contextlib.contextmanager
+def _file_size_limit(limit_bytes: int):
+    """Every file this process writes stops at `limit_bytes` (EFBIG): a full disk as the OS reports it to
+    every writer alike (h5py, TensorFlow, Python), without mounting anything."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the signal kills the process
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_weights_that_do_not_fit_on_the_disk_are_an_error_not_a_segfault(tiny_dataset, tmp_path) -> None:
+    """Writing HDF5 into a file that hit a full disk segfaulted in h5py's close (issue 20): the weights are
+    now built in memory, and only our own write can fail, with an OSError naming the file."""
+    model = _compiled_tiny_model(tiny_dataset.n_items, 1e-3)
+    model_io.save_model(model, tmp_path)
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    assert len(before[model_io.WEIGHTS_FILE]) > 8192
+    with _file_size_limit(4096):
+        expected = f"cannot write {tmp_path / model_io.WEIGHTS_FILE} .*ulimit"
+        with pytest.raises(OutputWriteError, match=expected):
+            model_io.save_model(model, tmp_path)
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
+    restored = model_io.load_model(tmp_path)
+    for got, expected_weights in zip(restored.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, expected_weights)
+
+
+def test_a_checkpoint_the_disk_cannot_hold_keeps_the_last_one_and_resumes(
+    tiny_dataset, tmp_path: Path, monkeypatch
+) -> None:
+    data = training_batches(tiny_dataset.train_sequences, 8, batch_size=16, seed=0)
+    validate = lambda: {"metrics": {"NDCG@10": 0.1, "HR@10": 0.2}}  # noqa: E731
+    model = _compiled_tiny_model(tiny_dataset.n_items, 1e-3)
+    fit(model, data, validate, lambda: None, tmp_path, TrainConfig(epochs=1))
+    state_before = (tmp_path / STATE_FILE).read_bytes()
+    checkpoints = tmp_path / "checkpoints"
+    files_before = {path.name: path.read_bytes() for path in checkpoints.iterdir()}
+
+    def disk_full(self, checkpoint_number=None, **kwargs):
+        # What TensorFlow leaves when SaveV2 hits a full disk: a half-written temporary folder, an error.
+        temporary = checkpoints / f"ckpt-{checkpoint_number}_temp"
+        temporary.mkdir()
+        (temporary / "part-00000-of-00001.data-00000-of-00001").write_bytes(b"\0" * 10)
+        raise tf.errors.ResourceExhaustedError(None, None, "{{node SaveV2}} x; No space left on device")
+
+    monkeypatch.setattr(tf.train.CheckpointManager, "save", disk_full)
+    expected = (
+        rf"cannot write the checkpoint of epoch 2 in {checkpoints} \(No space left on device\); the disk"
+    )
+    with pytest.raises(OutputWriteError, match=expected):
+        fit(model, data, validate, lambda: None, tmp_path, TrainConfig(epochs=2))
+    monkeypatch.undo()
+    assert (tmp_path / STATE_FILE).read_bytes() == state_before
+    assert {path.name: path.read_bytes() for path in checkpoints.iterdir()} == files_before
+    resumed = fit(model, data, validate, lambda: None, tmp_path, TrainConfig(epochs=2))
+    assert resumed["resumed_from_epoch"] == 1 and [entry["epoch"] for entry in resumed["history"]] == [1, 2]
+
+
+def _limit_files_to_64_kib() -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+
+def test_training_cli_on_a_full_disk_ends_in_one_line(tmp_path: Path) -> None:
+    """The command a user runs, with every file it writes limited to 64 KiB (the weights do not fit): one
+    `error:` line naming what could not be written and exit 1; no traceback, no crash (it was a segfault)."""
+    command = [*_train_command(tmp_path / "teacher"), "--epochs=1", "--batch_size=256"]
+    result = subprocess.run(
+        command,
+        cwd=REPOSITORY,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        preexec_fn=_limit_files_to_64_kib,
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and "Fatal Python error" not in result.stderr
+    assert [line for line in lines if line.startswith("error:")] == lines[-1:]
+    assert lines[-1].startswith(f"error: [Errno {errno.EFBIG}] cannot write {tmp_path / 'teacher'}")
+    written = [path.name for path in (tmp_path / "teacher").rglob("*")]
+    assert not [name for name in written if "_temp" in name or name.startswith(".")], written

@@ -1,12 +1,21 @@
 """Every artifact writer replaces its file atomically: a crash in the middle of a write leaves the previous
 file intact and no temporary file behind."""
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
 
 from runtime import atomic
-from runtime.atomic import atomic_path, atomic_write_bytes, atomic_write_text, staged_folder
+from runtime.atomic import (
+    OutputWriteError,
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_text,
+    staged_folder,
+    write_error,
+)
 from runtime.sidecar import load_sidecar, sidecar_path, write_sidecar
 from runtime.vocab import read_vocab, write_vocab
 from tests.runtime.conftest import MODEL_FILE, VOCAB_FILE, sidecar_fields, tiny_vocab
@@ -121,3 +130,45 @@ def test_staged_folder_swaps_in_the_new_files_and_carries_named_entries(tmp_path
     with staged_folder(tmp_path / "fresh") as staging:
         (staging / "a").write_text("a")
     assert _contents(tmp_path / "fresh") == {"a": b"a"}
+
+
+def test_a_full_disk_is_one_line_naming_the_file_and_keeps_the_old_one(tmp_path: Path, monkeypatch) -> None:
+    target = tmp_path / "metrics.json"
+    atomic_write_text(target, '{"old": true}')
+
+    def disk_full(descriptor: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(atomic.os, "fsync", disk_full)
+    with pytest.raises(OutputWriteError) as raised:
+        atomic_write_text(target, '{"new": true}')
+    message = str(raised.value)
+    assert raised.value.errno == errno.ENOSPC and "\n" not in message
+    assert f"cannot write {target} (No space left on device); the disk is full: free space" in message
+    assert target.read_text() == '{"old": true}' and _listing(tmp_path) == ["metrics.json"]
+
+
+def test_a_staging_folder_that_cannot_be_made_leaves_the_target_alone(tmp_path: Path, monkeypatch) -> None:
+    target = tmp_path / "export"
+    target.mkdir()
+    (target / "vocab.tsv").write_text("old vocab")
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(atomic.tempfile, "mkdtemp", no_space)
+    with pytest.raises(OutputWriteError, match=f"cannot write {target} .*the disk is full"):
+        with staged_folder(target):
+            pass
+    assert _contents(target) == {"vocab.tsv": b"old vocab"} and _listing(tmp_path) == ["export"]
+
+
+@pytest.mark.parametrize(
+    "error_number, advice",
+    [(errno.EFBIG, "ulimit -f"), (errno.EACCES, "a folder you may write to"), (None, "check the disk")],
+)
+def test_write_errors_say_what_to_do(error_number, advice) -> None:
+    error = write_error("out/x.json", error_number, "reason\nwith a line break")
+    assert isinstance(error, OSError) and advice in str(error) and "\n" not in str(error)
+    assert str(error).startswith("[Errno")
+    assert "cannot write out/x.json (reason with a line break)" in str(error)

@@ -31,8 +31,9 @@ def test_ten_items_of_width_64_fit_in_one_kilobyte():
         lambda data: data + b"\x00",
         lambda data: b"XXXX" + data[4:],
         lambda data: data[:10],
+        lambda data: data[:30] + bytes([data[30] ^ 1]) + data[31:],
     ],
-    ids=["truncated", "trailing", "magic", "header"],
+    ids=["truncated", "trailing", "magic", "header", "flipped-bit"],
 )
 def test_a_corrupted_update_is_refused_naming_the_file(corrupt):
     data = encode_item_update(["x", "y"], np.ones((2, 4)), SHA)

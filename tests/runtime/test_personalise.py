@@ -1,18 +1,32 @@
 """runtime.personalise on a real on-device export: training on a user's own pairs, catalogue updates, the
 state file round trip and its refusals, and the CLI."""
 
+import dataclasses
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runtime.item_update import ItemUpdateError, encode_item_update
 from runtime.personalise import Personaliser, StateError, _state_digest, training_pairs
 from runtime.sidecar import VOCAB_FILE, ArtifactError, contract_fields
 from runtime.vocab import write_vocab
 from tests.conftest import REPO, tiny_sasrec_config
+from tests.runtime.cli_files import (
+    CliResult,
+    assert_one_line_outcome,
+    damaged_copy,
+    damages,
+    mask_timings,
+    run_cli,
+)
 from tests.runtime.conftest import tiny_vocab
 
 N_ITEMS, MAX_LEN, DIM, TOP_K, SPARE = 30, 6, 8, 4, 3
@@ -157,3 +171,62 @@ def test_cli_trains_saves_and_loads_the_state(on_device_model, tmp_path):
     state.write_text("garbage")
     refused = subprocess.run([*command, f"--state={state}"], cwd=REPO, capture_output=True, text=True)
     assert refused.returncode == 1 and "cannot be read" in refused.stderr
+
+
+STATE_FILE, UPDATE_FILE = "state.json", "items.odri"
+
+
+@pytest.fixture(scope="module")
+def personal_inputs(on_device_model, tmp_path_factory) -> tuple[Path, list[str], CliResult]:
+    """An on-device export beside a saved state and a catalogue update; the CLI's arguments; its result."""
+    path, row = on_device_model
+    folder = tmp_path_factory.mktemp("personal") / "export"
+    shutil.copytree(path.parent, folder)
+    personaliser = Personaliser(folder / path.name)
+    (folder / UPDATE_FILE).write_bytes(
+        encode_item_update(["new-1"], row[None], personaliser.sidecar["sha256"])
+    )
+    vocab = tiny_vocab(N_ITEMS)
+    history = ",".join([*(vocab.original_id(item) for item in HISTORY), "new-1"])
+    arguments = [f"--model={folder / path.name}", f"--history={history}", f"--state={folder / STATE_FILE}"]
+    arguments.append(f"--items_update={folder / UPDATE_FILE}")
+    first = run_cli("runtime.personalise", *arguments)
+    assert first.returncode == 0 and (folder / STATE_FILE).is_file(), first.stderr
+    return folder, arguments, _run_on_a_copy(folder, arguments, {})
+
+
+def _run_on_a_copy(intact: Path, arguments: list[str], damaged: dict) -> CliResult:
+    """runtime.personalise on a copy of `intact` with `damaged` files (it writes the state: the intact folder
+    stays as it is), paths in its output masked."""
+    with tempfile.TemporaryDirectory(prefix="odrec_fuzz_") as scratch:
+        folder = damaged_copy(intact, Path(scratch), damaged)
+        result = run_cli(
+            "runtime.personalise", *(argument.replace(str(intact), str(folder)) for argument in arguments)
+        )
+    return dataclasses.replace(result, stdout=mask_timings(result.stdout.replace(str(folder), "<export>")))
+
+
+PERSONAL_FILES = ("model", "sidecar", "vocab", "state", "update")
+
+
+@settings(max_examples=40, deadline=None)
+@given(damaged=st.dictionaries(st.sampled_from(PERSONAL_FILES), damages(), min_size=1, max_size=2))
+def test_fuzz_damaged_files_of_personalise_end_in_the_intact_answer_or_one_error_line(
+    on_device_model, personal_inputs, damaged
+) -> None:
+    """As tests/runtime/test_cli_file_fuzz.py for the other CLIs: the model, sidecar, vocab, state file or
+    catalogue update damaged; exit 0 with the intact answer, or one `error:` line naming the damaged file."""
+    intact, arguments, intact_result = personal_inputs
+    assert intact_result.returncode == 0, intact_result.stderr
+    model_file = on_device_model[0].name
+    names = dict(
+        zip(
+            PERSONAL_FILES,
+            (model_file, model_file.replace(".tflite", ".json"), VOCAB_FILE, STATE_FILE, UPDATE_FILE),
+            strict=True,
+        )
+    )
+    damaged = {names[role]: damage for role, damage in damaged.items()}
+    result = _run_on_a_copy(intact, arguments, damaged)
+    culprit = next(iter(damaged)) if len(damaged) == 1 else None
+    assert_one_line_outcome(result, intact_result.stdout, culprit)
