@@ -50,7 +50,8 @@ def synthetic_dataset(n_users: int, n_items: int, seed: int) -> SequenceDataset:
     if (n_users, n_items) == (DEFAULT_USERS, DEFAULT_ITEMS):
         return load_dataset("synthetic", seed=seed)
     clusters = max(1, min(20, n_items // SYNTHETIC_ITEMS_PER_CLUSTER))
-    return leave_one_out("synthetic", generate_synthetic(n_users, n_items, seed=seed, n_clusters=clusters))
+    generated = generate_synthetic(n_users, n_items, seed=seed, n_clusters=clusters)
+    return leave_one_out("synthetic", generated.sequences, generated.titles)
 
 
 def train_models(

@@ -44,22 +44,41 @@ def golden_prefixes(
     return chosen + [long_history]
 
 
+def _ranked(vocab, item_ids: np.ndarray, scores: np.ndarray) -> dict:
+    return {
+        "item_ids": item_ids.tolist(),
+        "scores": scores.tolist(),
+        "original_ids": [vocab.original_id(int(item)) for item in item_ids],
+    }
+
+
 def golden_cases(recommender: Recommender, prefixes: Sequence[Sequence[int]]) -> list[dict]:
-    """One case per prefix: original and encoded history, and the `recommend` output with original ids."""
+    """One case per prefix: original and encoded history, the `recommend` output with original ids, and what
+    an app shows with every history item excluded (`history_excluded`, docs/artifacts.md).
+
+    A prefix longer than `max_len` is first preceded by the three items `recommend` ranks highest for its last
+    `max_len` items: they lie outside the model's window, so a consumer that excludes only the window shows
+    them and fails the case. Such a case also keeps its full `score` row (`scores_all_items`), from which a
+    consumer that cannot run the model (the JVM tests) redoes the exclusion.
+    """
     vocab = recommender.vocab
     cases = []
     for prefix in prefixes:
+        prefix = [int(item) for item in prefix]
         history = encode_history(prefix, recommender.max_len, recommender.n_items)
         item_ids, scores = recommender.recommend(history)
-        cases.append(
-            {
-                "history_original_ids": [vocab.original_id(int(item)) for item in prefix],
-                "history": history.tolist(),
-                "item_ids": item_ids.tolist(),
-                "scores": scores.tolist(),
-                "original_ids": [vocab.original_id(int(item)) for item in item_ids],
-            }
-        )
+        if len(prefix) > recommender.max_len:
+            prefix = item_ids[:3].tolist() + prefix
+        excluded_ids, excluded_scores, signature = recommender.recommend_unseen(prefix)
+        case = {
+            "history_original_ids": [vocab.original_id(item) for item in prefix],
+            "history": history.tolist(),
+            **_ranked(vocab, item_ids, scores),
+            "history_excluded": {"signature": signature, **_ranked(vocab, excluded_ids, excluded_scores)},
+        }
+        if signature == "score":
+            case["scores_all_items"] = recommender.score(history).tolist()
+        cases.append(case)
     return cases
 
 

@@ -136,7 +136,8 @@ def load_dataset(
     if name is None:
         raise ValueError(f"give a dataset name (one of {DATASETS}) or a path with its format")
     if name == "synthetic":
-        return leave_one_out("synthetic", generate_synthetic(seed=seed))
+        generated = generate_synthetic(seed=seed)
+        return leave_one_out("synthetic", generated.sequences, generated.titles)
     if name not in _BUILDERS:
         raise ValueError(
             f"unknown dataset {name!r}; choose one of {DATASETS} or pass --data PATH --format FMT"

@@ -5,9 +5,15 @@ preferred successors. A user holds 1-3 interests and, at each step, either follo
 item (first-order structure: a Markov model beats popularity), jumps to a popular item of one of their
 interests (long-range structure: a model reading the whole history beats Markov), or clicks a globally popular
 item (noise).
+
+Items carry names from their cluster's topic ("jazz album 17": the 17th jazz album) and shop-style original
+ids ("sku-48213") drawn apart from everything else, so a person can judge a recommendation by eye and an id
+that crosses between the original and internal id spaces (internal ids are 1..n) is never silently valid.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,6 +23,43 @@ FOLLOW_PROBABILITY = 0.45
 JUMP_PROBABILITY = 0.45  # the remaining 0.10 is a globally popular click
 SUCCESSOR_WEIGHTS = np.array([0.5, 0.3, 0.2])
 ZIPF_EXPONENT = 0.9
+# One topic per latent cluster; clusters beyond the list are named "topic <n>".
+TOPICS = (
+    "jazz album", "rock album", "classical recording", "sci-fi novel", "crime novel", "cookbook",
+    "travel guide", "picture book", "board game", "video game", "running shoe", "hiking boot", "rain jacket",
+    "coffee blend", "green tea", "olive oil", "dark chocolate", "houseplant", "garden tool", "kitchen knife",
+    "yoga mat", "camera lens", "headphones", "desk lamp",
+)  # fmt: skip
+SKU_PREFIX = "sku-"
+# Separate stream for the ids, so naming never changes the interactions drawn from `seed`.
+_ID_STREAM = 1
+
+
+@dataclass(frozen=True)
+class SyntheticData:
+    """What the generator returns.
+
+    Attributes:
+        sequences: user id -> original item ids (e.g. "sku-48213"), oldest first.
+        titles: original item id -> name (e.g. "jazz album 17"), for every item of the catalogue.
+    """
+
+    sequences: dict[str, list[str]]
+    titles: dict[str, str]
+
+
+def topic_name(cluster: int) -> str:
+    """The topic of latent cluster `cluster` (0-based)."""
+    return TOPICS[cluster] if cluster < len(TOPICS) else f"topic {cluster + 1}"
+
+
+def sku_ids(n_items: int, seed: int) -> list[str]:
+    """`n_items` distinct original ids "sku-<digits>", all of one width (so text order is numeric order), from
+    at least 10x as many numbers as items: an internal id read as an original id is not one of them."""
+    width = max(5, len(str(10 * n_items)))
+    low = 10 ** (width - 1)
+    numbers = np.random.default_rng([seed, _ID_STREAM]).choice(9 * low, size=n_items, replace=False) + low
+    return [f"{SKU_PREFIX}{number}" for number in numbers.tolist()]
 
 
 def _cumulative(weights: np.ndarray) -> np.ndarray:
@@ -36,18 +79,19 @@ def generate_synthetic(
     n_clusters: int = 20,
     min_length: int = 10,
     max_length: int = 50,
-) -> dict[str, list[str]]:
-    """Generates chronological user sequences; the same arguments always give the same output.
+) -> SyntheticData:
+    """Generates chronological user sequences and item names; the same arguments always give the same output.
 
     Args:
         n_users: number of users ("1".."n_users").
-        n_items: size of the item catalogue ("1".."n_items"); rarely clicked items may not appear.
+        n_items: size of the item catalogue (`sku_ids(n_items, seed)`); rarely clicked items may not appear.
         seed: seed of the numpy Generator.
         n_clusters: number of latent interest clusters.
         min_length / max_length: inclusive bounds of a user's sequence length.
 
     Returns:
-        user id -> original item ids (strings), oldest first.
+        the sequences (original ids, oldest first) and a name for every item ("<topic> <n>": the n-th item of
+        its cluster, counted in catalogue order).
 
     Raises:
         ValueError: for sizes that cannot produce a catalogue with successors in every cluster.
@@ -73,6 +117,12 @@ def generate_synthetic(
     cluster_weights = np.array([popularity[members].sum() for members in cluster_members])
     global_cumulative = _cumulative(popularity)
     successor_cumulative = _cumulative(SUCCESSOR_WEIGHTS)
+
+    item_ids = sku_ids(n_items, seed)
+    titles = {}
+    for cluster, members in enumerate(cluster_members):
+        for number, item in enumerate(members.tolist(), start=1):
+            titles[item_ids[item]] = f"{topic_name(cluster)} {number}"
 
     successors = np.empty((n_items, successors_per_item), dtype=np.int64)
     for item in range(n_items):
@@ -104,5 +154,5 @@ def generate_synthetic(
                 items.append(interest_item())
             else:
                 items.append(_draw(rng, global_cumulative))
-        sequences[str(user + 1)] = [str(item + 1) for item in items]
-    return sequences
+        sequences[str(user + 1)] = [item_ids[item] for item in items]
+    return SyntheticData(sequences, titles)

@@ -5,12 +5,14 @@ Imports LiteRT (or the older tflite-runtime wheel) and never TensorFlow: edge bo
 
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from runtime.history import EmptyHistoryError, check_encoded_history
+from runtime.history import EmptyHistoryError, check_encoded_history, encode_history
 from runtime.input_files import read_input_file
+from runtime.ranking import recommend_unseen
 from runtime.sidecar import REEXPORT_HINT, ArtifactError, load_artifact, spare_items
 from runtime.vocab import Vocab
 
@@ -230,3 +232,25 @@ class Recommender:
         history = check_encoded_history(history, self.max_len, self.n_items)
         with self._lock:
             return self._runners["score"](history=history[np.newaxis])["scores"][0].copy()
+
+    def recommend_unseen(self, item_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray, str]:
+        """Top-K next items with EVERY item of a history of any length excluded, not only the last `max_len`
+        that the model reads.
+
+        When the window holds every item of the history, `recommend` excludes them in the graph. Otherwise the
+        items before the window would come back, so `score` runs and top-K is taken here without the whole
+        history (`runtime.ranking`): one forward pass either way.
+
+        Args:
+            item_ids: internal ids, oldest first; the model reads the last `max_len`.
+
+        Returns:
+            (int32 `[<= top_k]` ids, float32 scores, best first; the signature that ran, "recommend" or
+            "score").
+
+        Raises:
+            InvalidItemIdError: ids outside 1..n_items.
+            EmptyHistoryError: no item.
+        """
+        history = encode_history(item_ids, self.max_len, self.n_items)
+        return recommend_unseen(item_ids, history, self.max_len, self.top_k, self.recommend, self.score)

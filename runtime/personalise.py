@@ -28,6 +28,7 @@ from runtime.history import check_original_ids, encode_history
 from runtime.input_files import read_input_file
 from runtime.item_update import ItemUpdate, ItemUpdateError, decode_item_update
 from runtime.litert import _check_signature, _expected_signatures, check_num_threads, load_interpreter
+from runtime.ranking import recommend_unseen
 from runtime.sidecar import REEXPORT_HINT, ArtifactError, load_artifact, spare_items
 
 TRAINING_SIGNATURES = ("recommend", "score", "train", "get_weights", "set_weights", "set_items")
@@ -144,6 +145,14 @@ class Personaliser:
     def score(self, history: np.ndarray) -> np.ndarray:
         """float32 [n_items + 1 + spare_items]; padding and unused slots hold -1e9."""
         return self._runners["score"](history=np.asarray(history, np.int32)[None])["scores"][0].copy()
+
+    def recommend_unseen(self, item_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray, str]:
+        """Top-K with every item of the whole history excluded, also those older than `max_len`
+        (`runtime.ranking.recommend_unseen`); returns (ids, scores, the signature that ran)."""
+        top_k = int(self.sidecar["top_k"])
+        return recommend_unseen(
+            item_ids, self.encode(item_ids), self.max_len, top_k, self.recommend, self.score, self.max_id
+        )
 
     def train_step(self, history: np.ndarray, target: int) -> float:
         """One SGD step towards `target` after the encoded `history`; returns the loss before the step.
@@ -310,7 +319,7 @@ def run(values: flags.FlagValues) -> list[str]:
         print(f"state saved to {state}")
     lines = []
     if history:
-        item_ids, scores = personaliser.recommend(personaliser.encode(history))
+        item_ids, scores, _ = personaliser.recommend_unseen(history)
         lines = [
             f"{personaliser.original_id(int(i))}\t{s:.4f}" for i, s in zip(item_ids, scores, strict=True)
         ]

@@ -17,7 +17,6 @@ from runtime.history import (
     EmptyHistoryError,
     HistoryError,
     check_original_ids,
-    encode_history,
     map_original_history,
 )
 from runtime.litert import Recommender, max_threads
@@ -36,11 +35,13 @@ class Recommendation:
 
 @dataclass(frozen=True)
 class RecommendationResult:
-    """Recommendations plus what a caller needs to trust them: skipped ids and the inference latency."""
+    """Recommendations plus what a caller needs to trust them: skipped ids, the signature that ran and the
+    inference latency."""
 
     recommendations: tuple[Recommendation, ...]
     skipped_ids: tuple[str, ...]
     latency_ms: float
+    signature: str = "recommend"
 
 
 def recommend_original_ids(
@@ -48,7 +49,8 @@ def recommend_original_ids(
     original_ids: Sequence[str | int] | np.ndarray,
     unknown: Literal["skip", "error"] = "skip",
 ) -> RecommendationResult:
-    """Maps original ids through the export's vocab, runs `recommend` and maps the result back.
+    """Maps original ids through the export's vocab, recommends items the history does not hold (all of it,
+    however long: `Recommender.recommend_unseen`) and maps the result back.
 
     Raises:
         InvalidItemIdError: `original_ids` is not a sequence of strings or integers (e.g. one plain string).
@@ -64,16 +66,15 @@ def recommend_original_ids(
             f"none of the {len(original_ids)} history ids is in the model's vocab (skipped: {skipped[:10]}); "
             "give at least one known item id"
         )
-    history = encode_history(internal_ids, recommender.max_len, recommender.n_items)
     started = time.perf_counter()
-    item_ids, scores = recommender.recommend(history)
+    item_ids, scores, signature = recommender.recommend_unseen(internal_ids)
     latency_ms = (time.perf_counter() - started) * 1e3
     vocab = recommender.vocab
     recommendations = tuple(
         Recommendation(int(item), vocab.original_id(int(item)), vocab.title(int(item)), float(score))
         for item, score in zip(item_ids, scores, strict=True)
     )
-    return RecommendationResult(recommendations, tuple(skipped), latency_ms)
+    return RecommendationResult(recommendations, tuple(skipped), latency_ms, signature)
 
 
 def format_result(result: RecommendationResult, model_name: str) -> str:
@@ -84,7 +85,8 @@ def format_result(result: RecommendationResult, model_name: str) -> str:
         lines.append(f"skipped {len(result.skipped_ids)} unknown history id(s): {skipped}")
     lines.append(
         f"top-{len(result.recommendations)} from {model_name} "
-        f"(inference {result.latency_ms:.3f} ms, one call; see runtime.bench for percentiles)"
+        f"(inference {result.latency_ms:.3f} ms, one {result.signature!r} call; see runtime.bench for "
+        "percentiles), every history item excluded"
     )
     lines.append(f"{'rank':>4}  {'item_id':<16} {'score':>10}  title")
     for rank, item in enumerate(result.recommendations, start=1):

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Re-exports the synthetic default (embedded generator, no licensed data) and syncs it into both demos: the
-# command that produced the committed web_demo/public/model/ and android_demo/app/src/main/assets/ files.
-#   bash scripts/refresh_demo_assets.sh            # about 10 minutes on 2 CPU cores
+# command that produced the committed web_demo/public/model/ and android_demo/app/src/main/assets/ files. It ends
+# with the browser tests, whose screenshot of the page becomes docs/web_demo.png.
+#   bash scripts/refresh_demo_assets.sh   # the export: 787 s on 2 idle cores (README), 2376 s on 2 shared ones
 # An existing artifacts/synthetic is moved aside first (training would otherwise resume from its models/).
-# Needs the repo's .venv and node >= 20. Afterwards run the demos' checks:
-#   bash android_demo/build_logic.sh && (cd web_demo && npm ci && npm test)
+# Needs the repo's .venv (or PYTHON=...), node >= 20 and Debian's chromium. Afterwards run the other checks:
+#   bash android_demo/build_logic.sh
 #   .venv/bin/python -m pytest tests/convert/test_demo_assets.py
 set -euo pipefail
 
@@ -23,5 +24,8 @@ fi
 
 "$python" convert/to_tflite.py --out "$export_dir"
 "$python" android_demo/sync_assets.py --export_dir "$export_dir"
-node web_demo/scripts/copy_model.mjs "$export_dir" "$model"
-echo "refresh_demo_assets.sh: synced $export_dir/$model into android_demo and web_demo; commit both asset folders"
+node web_demo/scripts/copy_model.mjs "$export_dir" "$model" --demo
+(cd web_demo && npm ci --no-audit --no-fund && npm test)
+cp web_demo/test-output/screenshot.png docs/web_demo.png
+echo "refresh_demo_assets.sh: synced $export_dir/$model into android_demo and web_demo and refreshed" \
+  "docs/web_demo.png; commit both asset folders and the screenshot"

@@ -41,7 +41,7 @@ def tiny_dataset() -> SequenceDataset:
     sequences = generate_synthetic(
         n_users=80, n_items=TINY_ITEMS, seed=0, n_clusters=5, min_length=6, max_length=14
     )
-    return leave_one_out("synthetic-tiny", sequences)
+    return leave_one_out("synthetic-tiny", sequences.sequences, sequences.titles)
 
 
 METRIC_KEYS = [f"{name}@{k}" for k in (5, 10, 20) for name in ("HR", "NDCG", "MRR")]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from runtime.litert import Recommender
+from runtime.vocab import read_vocab
 from tests.convert.golden_checks import assert_golden_cases_reproduce
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +28,28 @@ def test_golden_cases_match_the_python_harness(demo):
     recommender = Recommender(folder / golden["model_file"], expected_dataset="synthetic")
     assert golden["top_k"] == recommender.top_k and len(golden["cases"]) >= 2
     assert_golden_cases_reproduce(recommender, golden, rtol=1e-4)
+
+
+def test_demo_items_have_names_and_ids_apart_from_internal_ids():
+    """A consumer that shows an internal id as an original id (or looks one up as the other) cannot pass the
+    golden tests: no original id, nor its digits, is an internal id, and every item has a name to show."""
+    vocab = read_vocab(WEB_MODEL_DIR / "vocab.tsv")
+    internal_as_text = {str(internal) for internal in range(vocab.n_items + 1)}
+    assert not internal_as_text & set(vocab.original_ids)
+    assert not internal_as_text & {original.removeprefix("sku-") for original in vocab.original_ids}
+    assert all(title.strip() for title in vocab.titles)
+
+
+def test_golden_holds_a_history_whose_older_items_only_app_code_can_exclude():
+    golden = json.loads((WEB_MODEL_DIR / "golden.json").read_text())
+    max_len = json.loads((WEB_MODEL_DIR / "student_fp32.json").read_text())["max_len"]
+    long_cases = [case for case in golden["cases"] if len(case["history_original_ids"]) > max_len]
+    assert long_cases
+    for case in long_cases:
+        older = set(case["history_original_ids"][:-max_len]) - set(case["history_original_ids"][-max_len:])
+        assert older & set(case["original_ids"]), "recommend alone would show an older history item"
+        assert not older & set(case["history_excluded"]["original_ids"])
+        assert case["history_excluded"]["signature"] == "score"
 
 
 @pytest.mark.parametrize("name", SHARED_FILES)

@@ -41,7 +41,7 @@ TENSORFLOW_LINE = re.compile(r"^[IWE]\d{4} |tensorflow|absl::|WARNING|XNNPACK|fu
 def user_sequences() -> dict[str, list[str]]:
     """40 users over 48 items with repeats (so the repeat bonus is chosen) and sku-style ids."""
     generated = generate_synthetic(n_users=40, n_items=48, seed=5, n_clusters=6, min_length=8, max_length=16)
-    return {f"user{user}": [f"sku-{item}" for item in items] for user, items in generated.items()}
+    return {f"user{user}": items for user, items in generated.sequences.items()}
 
 
 def write_format(folder: Path, fmt: str) -> str:

@@ -46,9 +46,15 @@ def _gzip_text(path: Path, lines: list[str], encoding: str = "utf-8") -> None:
 
 
 def _user_sequences(seed: int) -> dict[str, list[str]]:
-    sequences = generate_synthetic(
+    generated = generate_synthetic(
         n_users=30, n_items=40, seed=seed, n_clusters=4, min_length=3, max_length=9
-    )
+    ).sequences
+    # The benchmark files hold numeric ids: "1".."n" in the order of the generator's sku ids.
+    numbers = {
+        item: str(number)
+        for number, item in enumerate(sorted({item for items in generated.values() for item in items}), 1)
+    }
+    sequences = {user: [numbers[item] for item in items] for user, items in generated.items()}
     sequences["31"] = ["1", "2"]  # fewer than 3 interactions: kept in training, never evaluated
     return sequences
 

@@ -74,7 +74,8 @@ def _hit_rate_at_10(scores: np.ndarray, targets: np.ndarray) -> float:
 
 
 def test_markov_beats_popularity_on_synthetic_data() -> None:
-    dataset = leave_one_out("synthetic", generate_synthetic(n_users=300, n_items=200, seed=0, n_clusters=8))
+    generated = generate_synthetic(n_users=300, n_items=200, seed=0, n_clusters=8)
+    dataset = leave_one_out("synthetic", generated.sequences)
     hit_rates = {
         type(model).__name__: _hit_rate_at_10(
             model.fit(dataset.train_sequences, dataset.n_items).score(dataset.valid_prefixes),

@@ -46,7 +46,7 @@ def _tiny_dataset():
     # is the global-batch mean exactly.
     sequences = generate_synthetic(
         n_users=TRAIN_USERS, n_items=40, seed=0, n_clusters=5, min_length=12, max_length=14
-    )
+    ).sequences
     return leave_one_out("synthetic-tiny", sequences)
 
 

@@ -27,7 +27,9 @@ from tests.conftest import REPO, tiny_sasrec_config
 
 
 def _user_sequences(seed: int = 0) -> dict[str, list[str]]:
-    return generate_synthetic(n_users=30, n_items=20, seed=seed, n_clusters=3, min_length=5, max_length=8)
+    return generate_synthetic(
+        n_users=30, n_items=20, seed=seed, n_clusters=3, min_length=5, max_length=8
+    ).sequences
 
 
 @pytest.fixture(scope="module")

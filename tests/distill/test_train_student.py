@@ -66,7 +66,7 @@ def test_warm_start_flag_starts_the_student_from_the_teacher(tiny_teacher, tiny_
 
 def test_train_student_refuses_a_teacher_of_another_catalogue(tiny_teacher, tmp_path):
     teacher_dir, _ = tiny_teacher
-    other = leave_one_out("other", generate_synthetic(n_users=20, n_items=24, seed=1, n_clusters=3))
+    other = leave_one_out("other", generate_synthetic(n_users=20, n_items=24, seed=1, n_clusters=3).sequences)
     config = tiny_sasrec_config(n_items=other.n_items, item_table="stp_tt")
     with pytest.raises(ValueError, match="items"):
         train_student(other, teacher_dir, config, DistillConfig(), TrainConfig(epochs=1), tmp_path)
@@ -97,7 +97,9 @@ def test_cli_one_epoch_end_to_end(cli_teacher_dir, tmp_path, sampled):
 def test_a_wrong_teacher_folder_is_refused_before_training(tiny_teacher, tiny_dataset, tmp_path):
     """Same item count, other items: its vocab.tsv gives it away; a folder without a model names the file."""
     teacher_dir, _ = tiny_teacher
-    sequences = generate_synthetic(n_users=80, n_items=40, seed=0, n_clusters=5, min_length=6, max_length=14)
+    sequences = generate_synthetic(
+        n_users=80, n_items=40, seed=0, n_clusters=5, min_length=6, max_length=14
+    ).sequences
     renamed = leave_one_out(
         "renamed", {user: [f"x{item}" for item in items] for user, items in sequences.items()}
     )

@@ -45,6 +45,19 @@ def test_recommend_cli_prints_original_ids_titles_and_latency(model_path, tiny_m
     assert " ".join(top_line[3:]) == f"Title {expected_ids[0]}"
 
 
+def test_recommend_cli_leaves_out_items_older_than_the_window(model_path, tiny_model):
+    """9 items for a max_len of 4: the five older ones are excluded too (through `score`)."""
+    items = [9, 9, 4, 1, 5, 6, 2, 3, 7]
+    scores = tiny_model.scores(encode_history(items, MAX_LEN)).astype(np.float64)
+    scores[[0, *items]] = -np.inf
+    expected = [original_id(int(item)) for item in np.argsort(-scores, kind="stable")[:TOP_K]]
+    history = " ".join(original_id(item) for item in items)
+    result = run_module("runtime.recommend", f"--model={model_path}", f"--history={history}")
+    assert result.returncode == 0, result.stderr
+    assert "one 'score' call" in result.stdout and "every history item excluded" in result.stdout
+    assert [line.split()[1] for line in result.stdout.splitlines()[2:]] == expected
+
+
 def test_recommend_cli_unknown_error_names_the_id(model_path):
     result = run_module(
         "runtime.recommend", f"--model={model_path}", f"--history={original_id(3)} bogus", "--unknown=error"

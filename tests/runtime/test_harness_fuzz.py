@@ -60,10 +60,10 @@ def test_fuzz_original_id_histories(spied, history, unknown) -> None:
     except EmptyHistoryError:
         assert not known
         return
-    window = {KNOWN.index(item) + 1 for item in known[-MAX_LEN:]}  # what the model saw and excludes
+    seen = {KNOWN.index(item) + 1 for item in known}  # the whole history is excluded, not only the window
     internal = [item.internal_id for item in result.recommendations]
-    assert len(internal) == len(set(internal)) == TOP_K
-    assert all(1 <= item <= N_ITEMS for item in internal) and not window & set(internal)
+    assert len(internal) == len(set(internal)) == min(TOP_K, N_ITEMS - len(seen))
+    assert all(1 <= item <= N_ITEMS for item in internal) and not seen & set(internal)
     assert [item.original_id for item in result.recommendations] == [original_id(item) for item in internal]
     assert list(result.skipped_ids) == [item for item in history if item not in KNOWN]
 
@@ -111,9 +111,13 @@ def test_out_of_range_ids_are_refused_not_wrapped_to_int32(spied, history) -> No
 
 
 def test_history_longer_than_max_len_keeps_the_most_recent(spied, tiny_model) -> None:
+    """The model reads the last MAX_LEN items; every item of the history is excluded from what it returns."""
     items = [5, 9, 2, 7, 11, 3, 8]
     result = recommend_original_ids(spied, [original_id(item) for item in items])
-    expected, _ = tiny_model.recommend(encode_history(items[-MAX_LEN:], MAX_LEN))
+    np.testing.assert_array_equal(spied._runners["score"].calls[-1][0], encode_history(items, MAX_LEN))
+    scores = tiny_model.scores(encode_history(items, MAX_LEN)).astype(np.float64)
+    scores[[0, *items]] = -np.inf
+    expected = np.argsort(-scores, kind="stable")[:TOP_K]
     assert [item.internal_id for item in result.recommendations] == expected.tolist()
 
 

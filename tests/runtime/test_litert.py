@@ -45,6 +45,24 @@ def test_score_matches_numpy_and_excludes_nothing(recommender, tiny_model, items
     np.testing.assert_allclose(scores, tiny_model.scores(history), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "items",
+    [[3, 5], [12, 1, 7, 2], [2, 9, 11, 3, 6, 8, 10], [9, 9, 4, 1, 5, 6, 2, 3, 7]],
+    ids=["short", "window", "longer", "repeats"],
+)
+def test_recommend_unseen_excludes_the_whole_history(recommender, tiny_model, items):
+    """A history longer than max_len: the items before the model's window never come back either."""
+    history = encode_history(items, MAX_LEN)
+    item_ids, scores, signature = recommender.recommend_unseen(items)
+    expected = tiny_model.scores(history).astype(np.float64)
+    expected[[0, *items]] = -np.inf
+    expected_ids = np.argsort(-expected, kind="stable")[:TOP_K]
+    np.testing.assert_array_equal(item_ids, expected_ids)
+    np.testing.assert_allclose(scores, expected[expected_ids], rtol=1e-5, atol=1e-6)
+    assert not set(item_ids.tolist()) & set(items)
+    assert signature == ("recommend" if len(items) <= MAX_LEN else "score")
+
+
 def test_two_threads_give_the_same_answer(recommender, model_path):
     history = encode_history([3, 5, 7], MAX_LEN)
     two_threads = Recommender(model_path, num_threads=2)

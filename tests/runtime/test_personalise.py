@@ -150,6 +150,23 @@ def test_a_plain_export_is_refused_with_the_flag_to_use(model_path):
         Personaliser(model_path)
 
 
+def test_recommendations_leave_out_the_whole_history(on_device_model):
+    """HISTORY is longer than max_len: its first item lies outside the model's window and is excluded too."""
+    path, _ = on_device_model
+    personaliser = Personaliser(path)
+    personaliser.personalise(HISTORY, epochs=2)
+    item_ids, scores, signature = personaliser.recommend_unseen(HISTORY)
+    expected = personaliser.score(personaliser.encode(HISTORY))[: N_ITEMS + 1].astype(np.float64)
+    expected[[0, *HISTORY]] = -np.inf
+    np.testing.assert_array_equal(item_ids, np.argsort(-expected, kind="stable")[:TOP_K])
+    np.testing.assert_allclose(scores, expected[item_ids], rtol=1e-6)
+    assert signature == "score" and HISTORY[0] not in HISTORY[-MAX_LEN:]
+    short = HISTORY[-MAX_LEN:]
+    np.testing.assert_array_equal(
+        personaliser.recommend_unseen(short)[0], personaliser.recommend(personaliser.encode(short))[0]
+    )
+
+
 def test_cli_trains_saves_and_loads_the_state(on_device_model, tmp_path):
     path, _ = on_device_model
     vocab = tiny_vocab(N_ITEMS)
@@ -163,7 +180,7 @@ def test_cli_trains_saves_and_loads_the_state(on_device_model, tmp_path):
     assert "trained 18 steps" in first.stdout and state.is_file()
     personaliser = Personaliser(path)
     personaliser.load_state(state)
-    top = personaliser.original_id(int(personaliser.recommend(personaliser.encode(HISTORY))[0][0]))
+    top = personaliser.original_id(int(personaliser.recommend_unseen(HISTORY)[0][0]))
     second = subprocess.run(
         [*command, f"--state={state}", "--epochs=0"], cwd=REPO, capture_output=True, text=True
     )

@@ -1,18 +1,21 @@
 /**
  * The demo page: catalogue search, history building and live next-item recommendations.
  */
-import { displayTitle, formatBytes, searchCatalogue, truncateHistory } from './lib/processing.js';
+import { displayTitle, formatBytes, pageOf, searchCatalogue, truncateHistory } from './lib/processing.js';
 import { Recommender } from './lib/recommender.js';
 
-const MODEL_DIR = new URL('model/', document.baseURI).href;
+// The committed demo model, and the git-ignored folder that scripts/copy_model.mjs fills with a user's own export.
+const DEMO_MODEL_DIR = new URL('model/', document.baseURI).href;
+const USER_MODEL_DIR = new URL('user_model/', document.baseURI).href;
 const WASM_DIR = new URL('vendor/@litertjs/core/wasm/', document.baseURI).href;
-const CATALOGUE_LIMIT = 100;
+const CATALOGUE_PAGE_SIZE = 100;
 
 const $ = (id) => document.getElementById(id);
 
 const state = {
   recommender: null,
   history: [],
+  cataloguePage: 0,
   // Inference runs one at a time; a request that is overtaken by a newer one is not rendered.
   pending: Promise.resolve(),
   requestCount: 0,
@@ -25,22 +28,37 @@ function showError(message) {
   $('error').hidden = false;
 }
 
-async function resolveSidecarFile() {
-  const fromQuery = new URLSearchParams(location.search).get('sidecar');
-  if (fromQuery) {
-    return fromQuery;
+async function fetchManifest(modelDir) {
+  const response = await fetch(`${modelDir}manifest.json`);
+  return response.ok ? response.json() : null;
+}
+
+/**
+ * The model folder and sidecar to load: public/user_model/ when it holds an export (copy_model.mjs), else the demo
+ * model; `?model=demo` forces the demo model, `?sidecar=NAME.json` picks another sidecar in the chosen folder.
+ */
+async function resolveModel() {
+  const query = new URLSearchParams(location.search);
+  let modelDir = DEMO_MODEL_DIR;
+  let manifest = null;
+  if (query.get('model') !== 'demo') {
+    manifest = await fetchManifest(USER_MODEL_DIR);
+    modelDir = manifest === null ? DEMO_MODEL_DIR : USER_MODEL_DIR;
   }
-  const response = await fetch(`${MODEL_DIR}manifest.json`);
-  if (!response.ok) {
-    throw new Error(`No model found in public/model/ (manifest.json: HTTP ${response.status}).\nRun: node scripts/copy_model.mjs EXPORT_DIR [variant]`);
+  manifest ??= await fetchManifest(DEMO_MODEL_DIR);
+  const sidecarFile = query.get('sidecar') ?? manifest?.sidecar;
+  if (!sidecarFile) {
+    throw new Error('No model found in public/user_model/ or public/model/ (no manifest.json).\nRun: node scripts/copy_model.mjs EXPORT_DIR [variant]');
   }
-  return (await response.json()).sidecar;
+  return { modelDir, sidecarFile, isUserModel: modelDir === USER_MODEL_DIR };
 }
 
 function renderCatalogue() {
-  const items = searchCatalogue(state.recommender.vocab, $('search').value, CATALOGUE_LIMIT);
+  const matches = searchCatalogue(state.recommender.vocab, $('search').value);
+  const page = pageOf(matches, state.cataloguePage, CATALOGUE_PAGE_SIZE);
+  state.cataloguePage = page.page;
   const list = $('catalogue');
-  list.replaceChildren(...items.map((item) => {
+  list.replaceChildren(...page.items.map((item) => {
     const button = document.createElement('button');
     button.type = 'button';
     button.dataset.itemId = String(item.internalId);
@@ -51,7 +69,17 @@ function renderCatalogue() {
     return li;
   }));
   const total = state.recommender.vocab.length;
-  $('catalogue-count').textContent = items.length < total ? `${items.length} shown of ${total}` : `${total} items`;
+  const of = matches.length === total ? `${total} items` : `${matches.length} of ${total} items match`;
+  $('catalogue-count').textContent = page.pageCount > 1 ? `${page.first}–${page.last} of ${of}` : of;
+  $('catalogue-prev').disabled = page.page === 0;
+  $('catalogue-next').disabled = page.page === page.pageCount - 1;
+  $('catalogue-pages').hidden = page.pageCount === 1;
+}
+
+function turnCataloguePage(step) {
+  state.cataloguePage += step;
+  renderCatalogue();
+  $('catalogue').scrollTop = 0;
 }
 
 function renderHistory() {
@@ -68,10 +96,11 @@ function renderHistory() {
   $('history-count').textContent = `${state.history.length} items`;
   const used = truncateHistory(state.history, maxLen).length;
   $('history-note').hidden = used === state.history.length;
-  $('history-note').textContent = `The model sees the most recent ${used} of them (max_len = ${maxLen}).`;
+  $('history-note').textContent = `The model reads the most recent ${used} of them (max_len = ${maxLen}); `
+    + '"Exclude seen items" leaves out all of them.';
 }
 
-function renderRecommendations(rows, latencyMs, historyKey) {
+function renderRecommendations(rows, latencyMs, signature, historyKey) {
   const seen = new Set(state.history);
   $('recommendations').replaceChildren(...rows.map((row, rank) => {
     const tr = document.createElement('tr');
@@ -92,7 +121,10 @@ function renderRecommendations(rows, latencyMs, historyKey) {
     }));
     return tr;
   }));
-  $('latency').textContent = `Inference: ${latencyMs.toFixed(2)} ms (${$('exclude-seen').checked ? 'recommend' : 'score + top-K in JS'})`;
+  const how = signature === 'recommend' ? 'recommend, history excluded in the graph'
+    : `score + top-K in JS${$('exclude-seen').checked ? `, all ${seen.size} seen items excluded` : ''}`;
+  $('latency').textContent = `Inference: ${latencyMs.toFixed(2)} ms (${how})`;
+  $('latency').dataset.signature = signature;
   $('recommendations').dataset.forHistory = historyKey;
 }
 
@@ -117,9 +149,9 @@ function refreshRecommendations() {
       return;
     }
     try {
-      const { rows, latencyMs } = await state.recommender.recommend(history, { excludeSeen });
+      const { rows, latencyMs, signature } = await state.recommender.recommend(history, { excludeSeen });
       if (request === state.requestCount) {
-        renderRecommendations(rows, latencyMs, key);
+        renderRecommendations(rows, latencyMs, signature, key);
       }
     } catch (error) {
       showError(`Inference failed: ${error.message}`);
@@ -141,10 +173,11 @@ function onItemClick(event) {
 }
 
 async function main() {
+  let source;
   try {
-    const sidecarFile = await resolveSidecarFile();
+    source = await resolveModel();
     const accelerator = new URLSearchParams(location.search).get('accelerator') ?? 'auto';
-    state.recommender = await Recommender.load({ modelDir: MODEL_DIR, sidecarFile, wasmDir: WASM_DIR, accelerator });
+    state.recommender = await Recommender.load({ modelDir: source.modelDir, sidecarFile: source.sidecarFile, wasmDir: WASM_DIR, accelerator });
   } catch (error) {
     console.error(error);
     showError(error.message);
@@ -156,9 +189,18 @@ async function main() {
   $('model-size').dataset.bytes = String(modelBytes.byteLength);
   $('model-accelerator').textContent = accelerator === 'webgpu' ? 'LiteRT.js on WebGPU' : 'LiteRT.js on WASM (XNNPACK, CPU)';
   $('model-shapes').textContent = `max_len ${sidecar.max_len}, top_k ${sidecar.top_k}, ${sidecar.n_items} items`;
+  $('model-source').textContent = source.isUserModel
+    ? 'your export, public/user_model/ (delete that folder, or open ?model=demo, for the demo model)'
+    : 'the demo model, public/model/';
+  $('model-source').dataset.source = source.isUserModel ? 'user' : 'demo';
   $('model-info').hidden = false;
 
-  $('search').addEventListener('input', renderCatalogue);
+  $('search').addEventListener('input', () => {
+    state.cataloguePage = 0;
+    renderCatalogue();
+  });
+  $('catalogue-prev').addEventListener('click', () => turnCataloguePage(-1));
+  $('catalogue-next').addEventListener('click', () => turnCataloguePage(1));
   $('catalogue').addEventListener('click', onItemClick);
   $('recommendations').addEventListener('click', onItemClick);
   $('clear').addEventListener('click', () => {

@@ -1,16 +1,21 @@
 /**
- * Fills public/model/ from an export folder (docs/artifacts.md): one model, its sidecar, vocab.tsv and golden.json.
+ * Copies one model of an export folder (docs/artifacts.md) with its sidecar, vocab.tsv and golden.json for the page.
  *
- * Usage: node scripts/copy_model.mjs EXPORT_DIR [MODEL]
+ * Usage: node scripts/copy_model.mjs EXPORT_DIR [MODEL] [--demo]
  *   MODEL is `<role>_<variant>` (e.g. `student_fp32`, `teacher_fp32`) or a bare variant (`fp16` = `student_fp16`);
- *   default `student_fp32`. Writes public/model/manifest.json naming the sidecar the page loads.
+ *   default `student_fp32`. Fills public/user_model/ (git-ignored: a model trained on private data stays out of
+ *   the repository), which the page loads instead of the demo model; delete that folder to go back. `--demo`
+ *   replaces the committed demo model in public/model/ instead (scripts/refresh_demo_assets.sh). Either folder gets
+ *   a manifest.json naming the sidecar the page loads.
  */
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const MODEL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../public/model');
+const PUBLIC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../public');
+export const USER_MODEL_DIR = path.join(PUBLIC_DIR, 'user_model');
+export const DEMO_MODEL_DIR = path.join(PUBLIC_DIR, 'model');
 const KEPT_FILES = new Set(['README.md', '.gitkeep']);
 const ROLES = ['student', 'teacher'];
 
@@ -45,7 +50,7 @@ const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
  * @returns {Promise<string[]>} the names of the files written.
  * @throws {CopyModelError} if a file is missing or a hash disagrees with the sidecar.
  */
-export async function copyModel(exportDir, modelArg = 'student_fp32', destDir = MODEL_DIR) {
+export async function copyModel(exportDir, modelArg = 'student_fp32', destDir = USER_MODEL_DIR) {
   const modelName = ROLES.some((role) => modelArg.startsWith(`${role}_`)) ? modelArg : `student_${modelArg}`;
   const sidecarFile = `${modelName}.json`;
   const sidecarBytes = await readOrFail(path.join(exportDir, sidecarFile), 'sidecar');
@@ -89,14 +94,20 @@ export async function copyModel(exportDir, modelArg = 'student_fp32', destDir = 
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [exportDir, modelArg] = process.argv.slice(2);
-  if (exportDir === undefined) {
-    console.error('usage: node scripts/copy_model.mjs EXPORT_DIR [MODEL]  (MODEL e.g. student_fp32, teacher_fp32 or fp16)');
+  const args = process.argv.slice(2);
+  const demo = args.includes('--demo');
+  const [exportDir, modelArg, ...extra] = args.filter((arg) => arg !== '--demo');
+  if (exportDir === undefined || extra.length > 0 || exportDir.startsWith('--')) {
+    console.error('usage: node scripts/copy_model.mjs EXPORT_DIR [MODEL] [--demo]  (MODEL e.g. student_fp32, teacher_fp32 or fp16)');
     process.exit(2);
   }
+  const destDir = demo ? DEMO_MODEL_DIR : USER_MODEL_DIR;
   try {
-    const written = await copyModel(exportDir, modelArg);
-    console.log(`copy_model: ${written.join(', ')} -> ${MODEL_DIR}`);
+    const written = await copyModel(exportDir, modelArg, destDir);
+    console.log(`copy_model: ${written.join(', ')} -> ${destDir}`);
+    if (!demo) {
+      console.log('copy_model: the page now loads this model; to go back to the demo model: rm -r public/user_model (or open ?model=demo)');
+    }
   } catch (error) {
     if (!(error instanceof CopyModelError)) {
       throw error;

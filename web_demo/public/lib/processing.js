@@ -45,6 +45,28 @@ export function truncateHistory(itemIds, maxLen) {
 }
 
 /**
+ * The items of a history that its most recent `maxLen` items do not hold: `recommend` cannot exclude them, since
+ * the model reads only that window (runtime/ranking.py, Ranking.java do the same).
+ *
+ * @param {number[]} itemIds internal ids, oldest first, any length.
+ * @param {number} maxLen `L`.
+ * @returns {number[]} distinct ids in order of first appearance; empty when `recommend` excludes the whole history.
+ */
+export function itemsOutsideWindow(itemIds, maxLen) {
+  if (!Number.isInteger(maxLen) || maxLen <= 0) {
+    throw new RangeError(`maxLen must be a positive integer, got ${maxLen}`);
+  }
+  const window = new Set(truncateHistory(itemIds, maxLen));
+  const outside = new Set();
+  for (const id of itemIds.slice(0, Math.max(0, itemIds.length - maxLen))) {
+    if (!window.has(id)) {
+      outside.add(id);
+    }
+  }
+  return [...outside];
+}
+
+/**
  * Parses vocab.tsv: a header line, then one line per item in internal id order `1..n_items`.
  *
  * @param {string} text the decoded UTF-8 contents of vocab.tsv.
@@ -94,10 +116,10 @@ export function displayTitle(item) {
  *
  * @param {{internalId: number, originalId: string, title: string}[]} items the parsed vocab.
  * @param {string} query free text; empty matches everything.
- * @param {number} limit the most items to return.
+ * @param {number} [limit] the most items to return; all matches by default.
  * @returns {{internalId: number, originalId: string, title: string}[]}
  */
-export function searchCatalogue(items, query, limit) {
+export function searchCatalogue(items, query, limit = Infinity) {
   const needle = query.trim().toLowerCase();
   if (needle === '') {
     return items.slice(0, limit);
@@ -114,6 +136,27 @@ export function searchCatalogue(items, query, limit) {
     }
   }
   return groups.flat().slice(0, limit);
+}
+
+/**
+ * One page of a list, the page number clamped to the pages there are.
+ *
+ * @param {Array} items the whole list (e.g. every search match).
+ * @param {number} page 0-based page asked for.
+ * @param {number} pageSize items per page, a positive integer.
+ * @returns {{items: Array, page: number, pageCount: number, first: number, last: number}} the page's items, its
+ *     clamped number, the number of pages (at least 1) and the 1-based positions of its first and last item
+ *     (0 and 0 for an empty list).
+ */
+export function pageOf(items, page, pageSize) {
+  if (!Number.isInteger(pageSize) || pageSize <= 0) {
+    throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
+  }
+  const pageCount = Math.max(1, Math.ceil(items.length / pageSize));
+  const clamped = Math.min(Math.max(0, Math.trunc(Number(page) || 0)), pageCount - 1);
+  const start = clamped * pageSize;
+  const slice = items.slice(start, start + pageSize);
+  return { items: slice, page: clamped, pageCount, first: slice.length ? start + 1 : 0, last: start + slice.length };
 }
 
 /**

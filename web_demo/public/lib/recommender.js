@@ -7,6 +7,7 @@ import {
   checkTensorDetails,
   decodeRecommendations,
   encodeHistory,
+  itemsOutsideWindow,
   parseVocab,
   toHex,
   topKFromScores,
@@ -30,7 +31,7 @@ async function fetchOk(url) {
     throw new Error(`could not fetch ${url}: ${error.message}`);
   }
   if (!response.ok) {
-    throw new Error(`could not fetch ${url}: HTTP ${response.status}; fill public/model/ with scripts/copy_model.mjs EXPORT_DIR`);
+    throw new Error(`could not fetch ${url}: HTTP ${response.status}; re-copy the model with scripts/copy_model.mjs EXPORT_DIR`);
   }
   return response;
 }
@@ -140,24 +141,29 @@ export class Recommender {
   /**
    * Recommends the next items for a history.
    *
-   * @param {number[]} history internal item ids, oldest first (any length; truncated to the last `max_len`).
-   * @param {{excludeSeen: boolean}} options `excludeSeen` runs `recommend` (seen items excluded in the graph);
-   *     otherwise `score` runs and top-K is taken here, excluding only the padding id.
-   * @returns {Promise<{rows: {itemId: number, originalId: string, title: string, score: number}[], latencyMs: number}>}
+   * @param {number[]} history internal item ids, oldest first (any length; the model reads the last `max_len`).
+   * @param {{excludeSeen: boolean}} options `excludeSeen` leaves out every item of the history: `recommend` does it
+   *     in the graph when the model's window holds them all; when older items lie outside it, `score` runs and top-K
+   *     is taken here without the whole history. Otherwise `score` runs and only the padding id is left out.
+   * @returns {Promise<{rows: {itemId: number, originalId: string, title: string, score: number}[], latencyMs: number,
+   *     signature: string}>} best first, with the signature that ran.
    */
   async recommend(history, { excludeSeen }) {
     const start = performance.now();
     let itemIds;
     let scores;
-    if (excludeSeen) {
-      const out = await this.runSignature('recommend', history);
+    let signature;
+    if (excludeSeen && itemsOutsideWindow(history, this.maxLen).length === 0) {
+      signature = 'recommend';
+      const out = await this.runSignature(signature, history);
       itemIds = out.item_ids;
       scores = out.scores;
     } else {
-      const out = await this.runSignature('score', history);
-      ({ itemIds, scores } = topKFromScores(out.scores, this.topK));
+      signature = 'score';
+      const out = await this.runSignature(signature, history);
+      ({ itemIds, scores } = topKFromScores(out.scores, this.topK, excludeSeen ? history : []));
     }
     const latencyMs = performance.now() - start;
-    return { rows: decodeRecommendations(itemIds, scores, this.vocab), latencyMs };
+    return { rows: decodeRecommendations(itemIds, scores, this.vocab), latencyMs, signature };
   }
 }

@@ -1,18 +1,19 @@
 /**
  * End-to-end: headless Chromium builds every golden.json history through the UI and checks the displayed top-K.
  *
- * Needs public/model/ filled by scripts/copy_model.mjs and Debian's chromium at /usr/bin/chromium (or CHROMIUM_PATH).
+ * Runs the committed demo model in public/model/ (`?model=demo`, whatever public/user_model/ holds) in Debian's
+ * chromium at /usr/bin/chromium (or CHROMIUM_PATH). Saves test-output/screenshot.png, the source of docs/web_demo.png.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-import { encodeHistory, parseVocab } from '../../public/lib/processing.js';
+import { displayTitle, encodeHistory, parseVocab } from '../../public/lib/processing.js';
 import { startServer } from '../../scripts/serve.mjs';
 
 const WEB_DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -78,10 +79,11 @@ describe('web demo against golden.json', { timeout: 180_000 }, () => {
       offHostRequests.push(route.request().url());
       return route.abort();
     });
-    await page.goto(baseUrl);
+    await page.goto(`${baseUrl}?model=demo`);
     await page.waitForSelector('#status[data-state="ready"], #status[data-state="error"]', { timeout: LOAD_TIMEOUT_MS });
     const errorText = await page.textContent('#error');
     assert.equal(await page.getAttribute('#status', 'data-state'), 'ready', `the page did not load the model: ${errorText}`);
+    assert.equal(await page.getAttribute('#model-source', 'data-source'), 'demo');
   });
 
   after(async () => {
@@ -144,15 +146,25 @@ describe('web demo against golden.json', { timeout: 180_000 }, () => {
     assert.deepEqual(offHostRequests, []);
   });
 
-  it('reproduces every golden top-K with seen items excluded (recommend)', async () => {
+  it('reproduces every golden top-K with every seen item excluded, histories longer than max_len included', async () => {
     assert.ok(golden.cases.length > 0, 'golden.json has no cases');
+    const long = golden.cases.filter((goldenCase) => goldenCase.history_original_ids.length > sidecar.max_len);
+    assert.ok(long.length > 0, 'golden.json has no history longer than max_len');
     for (const [index, goldenCase] of golden.cases.entries()) {
-      const rows = await buildHistory(caseHistory(goldenCase), true);
-      const context = `golden case ${index}`;
-      assert.deepEqual(rows.map((row) => row.itemId), goldenCase.item_ids, `${context}: item ids`);
-      assertScoresClose(rows.map((row) => row.score), goldenCase.scores, context);
+      const history = caseHistory(goldenCase);
+      const rows = await buildHistory(history, true);
+      const expected = goldenCase.history_excluded;
+      const context = `golden case ${index} (${history.length} items)`;
+      assert.deepEqual(rows.map((row) => row.itemId), expected.item_ids, `${context}: item ids`);
+      assertScoresClose(rows.map((row) => row.score), expected.scores, context);
+      assert.equal(await page.getAttribute('#latency', 'data-signature'), expected.signature, `${context}: signature`);
       assert.match(await page.textContent('#latency'), /Inference: \d+\.\d+ ms/);
+      const seen = new Set(history);
+      assert.deepEqual(rows.filter((row) => seen.has(row.itemId)), [], `${context}: a seen item is recommended`);
+      assert.equal(await page.locator('#recommendations tr.seen').count(), 0);
     }
+    // What the model alone returns for the long cases (golden item_ids, window excluded) holds older history items.
+    assert.ok(long.every((goldenCase) => goldenCase.original_ids.some((id) => goldenCase.history_original_ids.includes(id))));
   });
 
   it('keeps seen items when asked (score + top-K in JS), agreeing with recommend on the unseen ones', async () => {
@@ -166,12 +178,59 @@ describe('web demo against golden.json', { timeout: 180_000 }, () => {
     const unseen = rows.filter((row) => !seen.has(row.itemId));
     assert.deepEqual(unseen.map((row) => row.itemId), goldenCase.item_ids.slice(0, unseen.length));
     assertScoresClose(unseen.map((row) => row.score), goldenCase.scores.slice(0, unseen.length), 'keep seen');
-    await page.click('#exclude-seen');
-    await page.waitForSelector(`#recommendations[data-for-history="${history.join(',')}|exclude"]`);
-    await mkdir(path.dirname(SCREENSHOT), { recursive: true });
-    await page.fill('#search', '');
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    assert.equal(await page.getAttribute('#latency', 'data-signature'), 'score');
     assert.deepEqual(pageErrors, []);
+  });
+
+  it('pages and searches the catalogue past its first 100 items', async () => {
+    await page.fill('#search', '');
+    const shown = () => page.$$eval('#catalogue button', (buttons) => buttons.map((b) => Number(b.dataset.itemId)));
+    assert.deepEqual(await shown(), vocab.slice(0, 100).map((item) => item.internalId));
+    await page.click('#catalogue-next');
+    assert.deepEqual(await shown(), vocab.slice(100, 200).map((item) => item.internalId));
+    assert.match(await page.textContent('#catalogue-count'), new RegExp(`^101–200 of ${vocab.length} items`));
+    await page.click('#catalogue-prev');
+    assert.equal((await shown())[0], vocab[0].internalId);
+    const last = vocab[vocab.length - 1];
+    await page.fill('#search', last.originalId);
+    assert.equal((await shown())[0], last.internalId);
+    assert.equal(await page.textContent(`#catalogue button[data-item-id="${last.internalId}"]`), displayTitle(last));
+  });
+
+  it('shows names and takes the screenshot for docs/web_demo.png', async () => {
+    // A history of a few names is what a person reads; the longest case shows the window note and the exclusion.
+    const goldenCase = golden.cases[1];
+    const history = caseHistory(goldenCase);
+    const rows = await buildHistory(history, true);
+    const titles = await page.$$eval('#recommendations td.title', (cells) => cells.map((cell) => cell.textContent));
+    assert.deepEqual(titles, rows.map((row) => displayTitle(vocab[row.itemId - 1])));
+    const historyTitles = await page.$$eval('#history li', (items) => items.map((item) => item.textContent));
+    assert.deepEqual(historyTitles, history.map((id) => displayTitle(vocab[id - 1])));
+    await page.fill('#search', '');
+    await mkdir(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  });
+
+  it('loads a model from public/user_model/ in preference to the demo model, and says how to go back', async () => {
+    // Served here from public/model/'s files so that the test writes nothing into the user's folder.
+    const userPage = await browser.newPage();
+    const files = new Set(await readdir(MODEL_DIR));
+    await userPage.route('**/user_model/*', async (route) => {
+      const name = path.basename(new URL(route.request().url()).pathname);
+      if (!files.has(name)) {
+        return route.fulfill({ status: 404, body: 'not found' });
+      }
+      return route.fulfill({ body: await readFile(path.join(MODEL_DIR, name)) });
+    });
+    const modelRequests = [];
+    userPage.on('request', (request) => modelRequests.push(new URL(request.url()).pathname));
+    await userPage.goto(baseUrl);
+    await userPage.waitForSelector('#status[data-state="ready"]', { timeout: LOAD_TIMEOUT_MS });
+    assert.equal(await userPage.getAttribute('#model-source', 'data-source'), 'user');
+    assert.match(await userPage.textContent('#model-source'), /public\/user_model\/.*\?model=demo/);
+    assert.ok(modelRequests.includes(`/user_model/${sidecar.model_file}`));
+    assert.ok(!modelRequests.includes(`/model/${sidecar.model_file}`));
+    await userPage.close();
   });
 
   it('refuses a model whose bytes do not match the sidecar, with a readable error', async () => {
@@ -182,7 +241,7 @@ describe('web demo against golden.json', { timeout: 180_000 }, () => {
       body[body.length - 1] ^= 0xff;
       await route.fulfill({ response, body });
     });
-    await tampered.goto(baseUrl);
+    await tampered.goto(`${baseUrl}?model=demo`);
     await tampered.waitForSelector('#status[data-state="error"]', { timeout: LOAD_TIMEOUT_MS });
     const message = await tampered.textContent('#error');
     assert.match(message, new RegExp(`${sidecar.model_file.replace('.', '\\.')}: sha256 is [0-9a-f]{64} but the sidecar says ${sidecar.sha256}`));

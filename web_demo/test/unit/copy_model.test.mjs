@@ -2,13 +2,14 @@
  * Unit tests for scripts/copy_model.mjs on a tiny fake export folder in a temporary directory.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
-import { copyModel } from '../../scripts/copy_model.mjs';
+import { copyModel, DEMO_MODEL_DIR, USER_MODEL_DIR } from '../../scripts/copy_model.mjs';
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
@@ -60,6 +61,22 @@ describe('copyModel', () => {
     await writeSidecar('student_fp32', { sha256: '0'.repeat(64) });
     await assert.rejects(copyModel(exportDir, 'student_fp32', destDir), /student_fp32\.tflite does not hash/);
     assert.ok((await readdir(destDir)).includes('stale.tflite'));
+  });
+
+  it('fills a git-ignored folder by default, and only --demo the committed one', () => {
+    // A user's export, possibly trained on private data, must stay one `git commit -a` away from the repository.
+    const ignored = (file) => {
+      try {
+        execFileSync('git', ['check-ignore', '-q', file], { cwd: path.dirname(USER_MODEL_DIR) });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert.equal(path.basename(USER_MODEL_DIR), 'user_model');
+    assert.ok(ignored(path.join(USER_MODEL_DIR, 'student_fp32.tflite')));
+    assert.ok(ignored(path.join(USER_MODEL_DIR, 'manifest.json')));
+    assert.ok(!ignored(path.join(DEMO_MODEL_DIR, 'student_fp32.tflite')));
   });
 
   it('names the missing sidecar', async () => {

@@ -10,6 +10,8 @@ import {
   displayTitle,
   encodeHistory,
   formatBytes,
+  itemsOutsideWindow,
+  pageOf,
   parseVocab,
   searchCatalogue,
   toHex,
@@ -121,6 +123,62 @@ describe('searchCatalogue', () => {
 
   it('applies the limit after ranking', () => {
     assert.deepEqual(ids(searchCatalogue(VOCAB, 'up', 1)), [4]);
+  });
+
+  it('returns every match without a limit', () => {
+    const many = Array.from({ length: 250 }, (_, i) => ({ internalId: i + 1, originalId: `sku-${i}`, title: `jazz album ${i + 1}` }));
+    assert.equal(searchCatalogue(many, 'jazz').length, 250);
+    assert.deepEqual(ids(searchCatalogue(many, 'jazz album 250')), [250]);
+  });
+});
+
+describe('pageOf', () => {
+  const items = Array.from({ length: 250 }, (_, i) => i + 1);
+
+  it('cuts pages of the given size with 1-based first and last positions', () => {
+    assert.deepEqual(pageOf(items, 1, 100), { items: items.slice(100, 200), page: 1, pageCount: 3, first: 101, last: 200 });
+    assert.deepEqual(pageOf(items, 2, 100), { items: items.slice(200), page: 2, pageCount: 3, first: 201, last: 250 });
+  });
+
+  it('clamps the page number to the pages there are', () => {
+    assert.equal(pageOf(items, 7, 100).page, 2);
+    assert.equal(pageOf(items, -1, 100).page, 0);
+  });
+
+  it('has one empty page for an empty list', () => {
+    assert.deepEqual(pageOf([], 3, 100), { items: [], page: 0, pageCount: 1, first: 0, last: 0 });
+  });
+
+  it('rejects a page size that is not a positive integer', () => {
+    assert.throws(() => pageOf(items, 0, 0), /pageSize must be a positive integer, got 0/);
+  });
+});
+
+describe('itemsOutsideWindow', () => {
+  it('is empty when the window holds the whole history', () => {
+    assert.deepEqual(itemsOutsideWindow([1, 2, 3], 3), []);
+    assert.deepEqual(itemsOutsideWindow([], 3), []);
+  });
+
+  it('lists the older items, distinct, in order of first appearance', () => {
+    assert.deepEqual(itemsOutsideWindow([5, 1, 5, 2, 3], 2), [5, 1]);
+  });
+
+  it('leaves out an older item that is also in the window', () => {
+    assert.deepEqual(itemsOutsideWindow([4, 7, 4, 9], 2), [7]);
+  });
+
+  it('rejects a bad maxLen', () => {
+    assert.throws(() => itemsOutsideWindow([1], 0), /maxLen must be a positive integer/);
+  });
+});
+
+describe('topKFromScores over a history longer than maxLen', () => {
+  it('excludes every history item, those outside the window too', () => {
+    const scores = [-1e9, 9, 8, 7, 6, 5, 4];
+    const history = [1, 2, 3, 4]; // maxLen 2: items 1 and 2 lie outside the window
+    assert.deepEqual(itemsOutsideWindow(history, 2), [1, 2]);
+    assert.deepEqual(topKFromScores(scores, 2, history).itemIds, [5, 6]);
   });
 });
 

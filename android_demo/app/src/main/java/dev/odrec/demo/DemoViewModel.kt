@@ -133,7 +133,8 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
         val sidecar = loaded.sidecar
         assets = loaded
         history = HistoryBuffer(sidecar.maxLen())
-        recommender = NextItemRecommender(loaded.vocab, loaded.model, sidecar.topK())
+        val engine = NextItemRecommender(loaded.vocab, loaded.model, sidecar.topK())
+        recommender = engine
         val metrics = sidecar.metrics().entries.joinToString(" · ") { (name, value) ->
             String.format(Locale.ROOT, "%s %.3f", name, value)
         }
@@ -147,7 +148,7 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
             metrics = metrics,
         )
         mutableState.value = DemoState.Ready(DemoUiState(model = info, catalogue = search(loaded.vocab, "")))
-        val parity = checkGoldenParity(loaded)
+        val parity = checkGoldenParity(loaded, engine)
         updateReady { it.copy(parity = parity) }
     }
 
@@ -178,10 +179,11 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
     }
 
     /**
-     * Re-runs golden.json's histories through this device's LiteRT and compares with what Python's LiteRT returned.
+     * Re-runs golden.json's histories through this device's LiteRT and compares with what Python's LiteRT returned:
+     * the `recommend` output, and what the app shows with seen items excluded (the whole history, also beyond L).
      * Runs on modelDispatcher.
      */
-    private fun checkGoldenParity(loaded: ModelAssets): String {
+    private fun checkGoldenParity(loaded: ModelAssets, engine: NextItemRecommender): String {
         val golden = loaded.golden ?: return "Golden parity: no golden.json bundled"
         if (!golden.modelSha256().equals(loaded.sidecar.sha256(), ignoreCase = true)) {
             return "Golden parity: golden.json belongs to another model (${golden.modelFile()})"
@@ -197,8 +199,14 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
                 val problems = ParityCheck.compare(
                     goldenCase, encoded, output.itemIds(), output.scores(), ParityCheck.FP32_RELATIVE_TOLERANCE,
                 )
+                val buffer = HistoryBuffer(loaded.sidecar.maxLen())
+                loaded.vocab.internalIds(goldenCase.historyOriginalIds()).forEach { buffer.add(it) }
+                val shown = engine.recommend(buffer, SeenItemsPolicy.EXCLUDE_SEEN).items().map { it.originalId() }
+                val expected = goldenCase.historyExcluded().originalIds()
                 if (problems.isNotEmpty()) {
                     failures += "case $index: ${problems.first()}"
+                } else if (shown != expected) {
+                    failures += "case $index: exclude seen shows $shown, Python $expected"
                 }
             } catch (error: RuntimeException) {
                 failures += "case $index: $error"

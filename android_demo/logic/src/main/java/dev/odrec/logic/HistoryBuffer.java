@@ -1,14 +1,16 @@
 package dev.odrec.logic;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
-/** The items a user tapped, oldest first, truncated to the model's most recent {@code L}. Not thread-safe. */
+/**
+ * Every item a user tapped, oldest first. The model reads the most recent {@code L} ({@link #encode()}); the whole
+ * history is what "exclude seen" leaves out ({@link NextItemRecommender}). Not thread-safe.
+ */
 public final class HistoryBuffer {
   private final int maxLen;
-  private final ArrayDeque<Integer> items = new ArrayDeque<>();
+  private final List<Integer> items = new ArrayList<>();
 
   /**
    * @param maxLen the model's history length {@code L}
@@ -22,7 +24,7 @@ public final class HistoryBuffer {
   }
 
   /**
-   * Appends the most recent item, dropping the oldest when the buffer already holds {@code L} items. Repeats are
+   * Appends the most recent item; older items stay (the model input keeps only the last {@code L}). Repeats are
    * kept: a sequence may visit an item twice.
    *
    * @throws IllegalArgumentException if {@code internalId} is not a real item ({@code < 1})
@@ -32,10 +34,7 @@ public final class HistoryBuffer {
       throw new IllegalArgumentException(
           "internalId must be an item id >= 1 (0 is padding), got " + internalId);
     }
-    if (items.size() == maxLen) {
-      items.removeFirst();
-    }
-    items.addLast(internalId);
+    items.add(internalId);
   }
 
   public void clear() {
@@ -59,7 +58,12 @@ public final class HistoryBuffer {
     return Collections.unmodifiableList(new ArrayList<>(items));
   }
 
-  /** Returns the left-padded {@code int[L]} model input (see {@link HistoryEncoding#encodeLeftPadded}). */
+  /** Returns the items before the model's window that it does not hold (see {@link Ranking#itemsOutsideWindow}). */
+  public List<Integer> itemsOutsideWindow() {
+    return Ranking.itemsOutsideWindow(new ArrayList<>(items), maxLen);
+  }
+
+  /** Returns the left-padded {@code int[L]} model input of the most recent {@code L} items. */
   public int[] encode() {
     return HistoryEncoding.encodeLeftPadded(new ArrayList<>(items), maxLen);
   }

@@ -1,5 +1,6 @@
 package dev.odrec.logic;
 
+import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 
@@ -26,7 +27,8 @@ public final class NextItemRecommender {
   /**
    * @param history the user's items; an empty history returns {@link RecommendationResult#empty()} without running
    *     the model (a history of padding alone carries no signal)
-   * @param policy whether seen items may come back
+   * @param policy whether seen items may come back; {@link SeenItemsPolicy#EXCLUDE_SEEN} leaves out the whole
+   *     history, also the items older than the model's window of {@code L}
    * @return the ranked items, best first
    */
   public RecommendationResult recommend(HistoryBuffer history, SeenItemsPolicy policy) {
@@ -37,15 +39,22 @@ public final class NextItemRecommender {
     List<RankedItem> items;
     long start = System.nanoTime();
     long elapsed;
-    if (policy == SeenItemsPolicy.EXCLUDE_SEEN) {
+    String signature;
+    if (policy == SeenItemsPolicy.EXCLUDE_SEEN && history.itemsOutsideWindow().isEmpty()) {
+      // The window holds every item of the history: the graph excludes them all.
+      signature = Sidecar.RECOMMEND;
       RecommendOutput output = model.recommend(encoded);
       elapsed = System.nanoTime() - start;
       items = Ranking.decodeRecommendOutputs(output.itemIds(), output.scores(), vocab);
     } else {
+      // Keep seen, or older items the graph cannot see: rank the whole catalogue and exclude here.
+      signature = Sidecar.SCORE;
       float[] scores = model.score(encoded);
       elapsed = System.nanoTime() - start;
-      items = Ranking.topKFromScores(scores, topK, vocab, Collections.<Integer>emptySet());
+      Collection<Integer> excluded =
+          policy == SeenItemsPolicy.EXCLUDE_SEEN ? history.items() : Collections.<Integer>emptySet();
+      items = Ranking.topKFromScores(scores, topK, vocab, excluded);
     }
-    return new RecommendationResult(items, policy.signature(), elapsed);
+    return new RecommendationResult(items, signature, elapsed);
   }
 }

@@ -5,11 +5,15 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.PriorityQueue;
 import java.util.Set;
 
-/** Turns model outputs into ranked items: decoding of {@code recommend}, top-K over {@code score}. */
+/**
+ * Turns model outputs into ranked items: decoding of {@code recommend}, top-K over {@code score}, and the history
+ * items that only app code can exclude (runtime/ranking.py and processing.js do the same).
+ */
 public final class Ranking {
   /**
    * Scores at or below this are sentinels, not model opinions. {@code recommend} writes no mask (it excludes the
@@ -19,6 +23,30 @@ public final class Ranking {
   public static final float MASKED_SCORE_THRESHOLD = -1e8f;
 
   private Ranking() {}
+
+  /**
+   * The items of a history that its most recent {@code maxLen} items do not hold: {@code recommend} cannot exclude
+   * them, since the model reads only that window.
+   *
+   * @param itemIds internal ids, oldest first, any length
+   * @param maxLen the model's history length {@code L}
+   * @return distinct ids in order of first appearance; empty when {@code recommend} excludes the whole history
+   * @throws IllegalArgumentException if {@code maxLen < 1}
+   */
+  public static List<Integer> itemsOutsideWindow(List<Integer> itemIds, int maxLen) {
+    if (maxLen < 1) {
+      throw new IllegalArgumentException("maxLen must be >= 1, got " + maxLen);
+    }
+    int windowStart = Math.max(0, itemIds.size() - maxLen);
+    Set<Integer> window = new HashSet<>(itemIds.subList(windowStart, itemIds.size()));
+    Set<Integer> outside = new LinkedHashSet<>();
+    for (int id : itemIds.subList(0, windowStart)) {
+      if (!window.contains(id)) {
+        outside.add(id);
+      }
+    }
+    return new ArrayList<>(outside);
+  }
 
   /**
    * Decodes the outputs of the {@code recommend} signature.

@@ -129,6 +129,70 @@ public class GoldenTest {
     }
   }
 
+  /** Answers with what Python's LiteRT returned for one golden case; refuses any other input. */
+  private static final class GoldenReplay implements ScoringModel {
+    private final GoldenFile.Case goldenCase;
+
+    GoldenReplay(GoldenFile.Case goldenCase) {
+      this.goldenCase = goldenCase;
+    }
+
+    @Override
+    public RecommendOutput recommend(int[] history) {
+      assertArrayEquals(goldenCase.history(), history);
+      return new RecommendOutput(goldenCase.itemIds(), goldenCase.scores());
+    }
+
+    @Override
+    public float[] score(int[] history) {
+      assertArrayEquals(goldenCase.history(), history);
+      float[] scores = goldenCase.scoresAllItems();
+      if (scores == null) {
+        fail("the app ran score for a history Python answered with recommend: " + goldenCase.historyOriginalIds());
+      }
+      return scores;
+    }
+  }
+
+  @Test
+  public void excludeSeenLeavesOutTheWholeHistoryAsPythonDoes() {
+    // The app's recommendation step on each golden history, over the model outputs Python recorded: the history
+    // longer than L must drop its older items too (golden.json puts recommend's best items there).
+    int longer = 0;
+    for (int i = 0; i < golden.cases().size(); i++) {
+      GoldenFile.Case goldenCase = golden.cases().get(i);
+      HistoryBuffer buffer = new HistoryBuffer(sidecar.maxLen());
+      for (int internalId : vocab.internalIds(goldenCase.historyOriginalIds())) {
+        buffer.add(internalId);
+      }
+      longer += buffer.size() > sidecar.maxLen() ? 1 : 0;
+      RecommendationResult result = new NextItemRecommender(vocab, new GoldenReplay(goldenCase), sidecar.topK())
+          .recommend(buffer, SeenItemsPolicy.EXCLUDE_SEEN);
+      GoldenFile.Ranked expected = goldenCase.historyExcluded();
+      List<String> originalIds = new ArrayList<>();
+      for (RankedItem item : result.items()) {
+        originalIds.add(item.originalId());
+        assertFalse("case " + i + ": seen item " + item.originalId(),
+            goldenCase.historyOriginalIds().contains(item.originalId()));
+      }
+      assertEquals("case " + i, expected.originalIds(), originalIds);
+      assertEquals("case " + i, goldenCase.historyExcludedSignature(), result.signature());
+      for (int rank = 0; rank < result.items().size(); rank++) {
+        assertTrue("case " + i + " rank " + rank, ParityCheck.scoreMatches(result.items().get(rank).score(),
+            expected.scores()[rank], ParityCheck.FP32_RELATIVE_TOLERANCE));
+      }
+    }
+    assertTrue("golden.json has no history longer than max_len", longer > 0);
+  }
+
+  @Test
+  public void originalIdsNeverLookLikeInternalIds() {
+    // The demo's ids are "sku-<digits>", so an internal id shown or looked up as an original id cannot pass.
+    for (int id = 0; id <= vocab.size(); id++) {
+      assertFalse("original id " + id + " is also an internal id", vocab.containsOriginalId(String.valueOf(id)));
+    }
+  }
+
   @Test
   public void goldenOutputsPassTheParityCheckAgainstThemselves() {
     // Guards ParityCheck against a tolerance bug on the real score magnitudes of this export.

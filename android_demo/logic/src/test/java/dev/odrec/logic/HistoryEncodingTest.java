@@ -54,13 +54,15 @@ public class HistoryEncodingTest {
   }
 
   @Test
-  public void bufferTruncatesToTheMostRecentMaxLen() {
+  public void bufferKeepsEveryItemAndEncodesTheMostRecentMaxLen() {
     HistoryBuffer buffer = new HistoryBuffer(3);
     for (int id = 1; id <= 5; id++) {
       buffer.add(id);
     }
-    assertEquals(Arrays.asList(3, 4, 5), buffer.items());
-    assertArrayEquals(new int[] {3, 4, 5}, buffer.encode());
+    buffer.add(1);
+    assertEquals(Arrays.asList(1, 2, 3, 4, 5, 1), buffer.items());
+    assertArrayEquals(new int[] {4, 5, 1}, buffer.encode());
+    assertEquals(Arrays.asList(2, 3), buffer.itemsOutsideWindow());
   }
 
   @Test

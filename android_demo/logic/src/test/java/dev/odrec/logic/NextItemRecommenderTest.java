@@ -70,6 +70,36 @@ public class NextItemRecommenderTest {
   }
 
   @Test
+  public void excludeSeenLeavesOutItemsOlderThanTheWindowThroughScore() {
+    // L = 4: items 5 and 2 lie before the window; recommend would return item 6 and 1 but cannot see 5 and 2, which
+    // score best, so the whole catalogue is ranked here without any history item.
+    FakeModel model = new FakeModel();
+    HistoryBuffer history = new HistoryBuffer(TestArtifacts.MAX_LEN);
+    for (int id : new int[] {5, 2, 3, 4, 1, 3}) {
+      history.add(id);
+    }
+    RecommendationResult result = new NextItemRecommender(TestArtifacts.vocab(), model, TestArtifacts.TOP_K)
+        .recommend(history, SeenItemsPolicy.EXCLUDE_SEEN);
+    assertEquals("score", model.lastSignature);
+    assertArrayEquals(new int[] {3, 4, 1, 3}, model.lastHistory);
+    assertEquals(Arrays.asList(6), ids(result));
+    assertEquals("score", result.signature());
+  }
+
+  @Test
+  public void excludeSeenKeepsRecommendWhenOlderItemsRecurInTheWindow() {
+    FakeModel model = new FakeModel();
+    HistoryBuffer history = new HistoryBuffer(TestArtifacts.MAX_LEN);
+    for (int id : new int[] {5, 2, 3, 4, 5, 2}) {
+      history.add(id);
+    }
+    RecommendationResult result = new NextItemRecommender(TestArtifacts.vocab(), model, TestArtifacts.TOP_K)
+        .recommend(history, SeenItemsPolicy.EXCLUDE_SEEN);
+    assertEquals("recommend", model.lastSignature);
+    assertEquals(Arrays.asList(6, 1), ids(result));
+  }
+
+  @Test
   public void emptyHistoryRunsNothing() {
     FakeModel model = new FakeModel();
     RecommendationResult result = new NextItemRecommender(TestArtifacts.vocab(), model, TestArtifacts.TOP_K)

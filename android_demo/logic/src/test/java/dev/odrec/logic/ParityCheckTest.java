@@ -10,7 +10,9 @@ import org.junit.Test;
 public class ParityCheckTest {
   private static final String GOLDEN = "{\"model_file\": \"student_fp32.tflite\", \"model_sha256\": \"ab\","
       + " \"top_k\": 2, \"cases\": [{\"history_original_ids\": [\"10\", \"30\"], \"history\": [0, 0, 1, 3],"
-      + " \"item_ids\": [6, 2], \"scores\": [3.5, 0.25], \"original_ids\": [\"60\", \"20\"]}]}";
+      + " \"item_ids\": [6, 2], \"scores\": [3.5, 0.25], \"original_ids\": [\"60\", \"20\"],"
+      + " \"history_excluded\": {\"signature\": \"recommend\", \"item_ids\": [6, 2], \"scores\": [3.5, 0.25],"
+      + " \"original_ids\": [\"60\", \"20\"]}}]}";
 
   private static GoldenFile.Case goldenCase() {
     return GoldenFile.parse(GOLDEN).cases().get(0);
@@ -22,6 +24,17 @@ public class ParityCheckTest {
     assertEquals(2, golden.topK());
     assertEquals("60", golden.cases().get(0).originalIds().get(0));
     assertEquals(3.5f, golden.cases().get(0).scores()[0], 0f);
+    assertEquals("recommend", golden.cases().get(0).historyExcludedSignature());
+    assertEquals("20", golden.cases().get(0).historyExcluded().originalIds().get(1));
+    org.junit.Assert.assertNull(golden.cases().get(0).scoresAllItems());
+  }
+
+  @Test
+  public void aGoldenCaseWithoutHistoryExcludedIsRefusedByName() {
+    String old = GOLDEN.substring(0, GOLDEN.indexOf(", \"history_excluded\"")) + "}]}";
+    ArtifactFormatException error =
+        org.junit.Assert.assertThrows(ArtifactFormatException.class, () -> GoldenFile.parse(old));
+    assertTrue(error.getMessage(), error.getMessage().contains("history_excluded"));
   }
 
   @Test

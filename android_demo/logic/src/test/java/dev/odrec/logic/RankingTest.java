@@ -97,4 +97,13 @@ public class RankingTest {
     assertThrows(IllegalArgumentException.class,
         () -> Ranking.topKFromScores(scores, 2, vocab, Collections.<Integer>emptySet()));
   }
+
+  @Test
+  public void itemsOutsideWindowAreDistinctInFirstAppearanceOrder() {
+    assertEquals(Collections.<Integer>emptyList(), Ranking.itemsOutsideWindow(Arrays.asList(1, 2, 3), 3));
+    assertEquals(Arrays.asList(5, 1), Ranking.itemsOutsideWindow(Arrays.asList(5, 1, 5, 2, 3), 2));
+    // 4 is also in the window, so recommend already excludes it.
+    assertEquals(Arrays.asList(7), Ranking.itemsOutsideWindow(Arrays.asList(4, 7, 4, 9), 2));
+    assertThrows(IllegalArgumentException.class, () -> Ranking.itemsOutsideWindow(Arrays.asList(1), 0));
+  }
 }
