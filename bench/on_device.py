@@ -28,6 +28,7 @@ from convert.new_items import new_item_vectors
 from convert.on_device import OnDeviceConfig, write_on_device_model
 from distill.dataset import SequenceDataset
 from distill.distiller import DistillConfig
+from distill.item_order import reorder_dataset
 from distill.model_io import load_model
 from distill.registry import load_dataset
 from distill.student import train_student
@@ -57,25 +58,8 @@ def held_out_split(
     held = np.zeros(n_items + 1, bool)
     held[1 + rng.permutation(n_items)[: max(1, int(round(fraction * n_items)))]] = True
     order = [item for item in range(1, n_items + 1) if not held[item]] + list(np.flatnonzero(held))
-    relabel = np.zeros(n_items + 1, np.int32)
-    relabel[order] = np.arange(1, n_items + 1)
-    vocab = Vocab(
-        tuple(dataset.vocab.original_id(i) for i in order), tuple(dataset.vocab.title(i) for i in order)
-    )
+    full = reorder_dataset(dataset, np.asarray(order))
     n_base = n_items - int(held.sum())
-
-    def mapped(sequences):
-        return tuple(relabel[np.asarray(sequence)] for sequence in sequences)
-
-    full = dataclasses.replace(
-        dataset,
-        vocab=vocab,
-        train_sequences=mapped(dataset.train_sequences),
-        valid_prefixes=mapped(dataset.valid_prefixes),
-        valid_targets=relabel[dataset.valid_targets],
-        test_prefixes=mapped(dataset.test_prefixes),
-        test_targets=relabel[dataset.test_targets],
-    )
 
     def kept(sequences):
         return tuple(sequence[sequence <= n_base] for sequence in sequences)
@@ -90,7 +74,7 @@ def held_out_split(
     test = examples(full.test_prefixes, full.test_targets)
     base = dataclasses.replace(
         full,
-        vocab=Vocab(vocab.original_ids[:n_base], vocab.titles[:n_base]),
+        vocab=Vocab(full.vocab.original_ids[:n_base], full.vocab.titles[:n_base]),
         train_sequences=tuple(s for s in kept(full.train_sequences) if len(s)),
         valid_prefixes=valid[0],
         valid_targets=valid[1],

@@ -349,21 +349,27 @@ def table_rank_section(result: dict) -> list[str]:
     lines += [
         "Relative Frobenius error of the best approximation of the teacher's item table that each student "
         "table size allows: its TT-SVD fit (the `--warm_start` initialisation) and a plain low-rank table "
-        "with as many parameters (truncated SVD).",
+        "with as many parameters (truncated SVD); where measured, the TT-SVD fit again with the items in "
+        "each learnt `--item_order` (distill/item_order.py).",
         "",
     ]
+    orders = list(
+        dict.fromkeys(o for entry in result["tables"] for o in entry.get("tt_svd_error_by_order", {}))
+    )
     rows = [
         [
             entry["name"],
             fmt(entry["params"]),
             fmt(entry["compression_table"], 1),
             fmt(entry["tt_svd_error"], 3),
+            *(fmt(entry.get("tt_svd_error_by_order", {}).get(order), 3) for order in orders),
             fmt(entry["low_rank_rank"]),
             fmt(entry["low_rank_error"], 3),
         ]
         for entry in result["tables"]
     ]
-    header = ["table", "params", "table x", "TT-SVD error", "same-budget rank", "low-rank error"]
+    ordered = [f"TT-SVD error, {order} order" for order in orders]
+    header = ["table", "params", "table x", "TT-SVD error", *ordered, "same-budget rank", "low-rank error"]
     lines += table(header, rows)
     by_rank = result["low_rank_error_by_rank"].items()
     spectrum = ", ".join(f"rank {rank}: {fmt(error, 3)}" for rank, error in by_rank)

@@ -29,6 +29,7 @@ from convert.quantize import (
 )
 from convert.report import quality_flags, write_report
 from distill.dataset import SequenceDataset
+from distill.item_order import folder_vocab, in_vocab_order, load_model_in_vocab
 from distill.model_io import check_model_folder, load_model, read_model_config
 from distill.teacher import evaluate_baselines, training_sequences
 from model.parameters import parameter_report
@@ -145,8 +146,9 @@ def export_variant(
 def export_role(
     role: str, model_dir: Path, teacher_dir: Path, dataset: SequenceDataset, config: ExportConfig
 ) -> list[dict]:
-    """Every applicable variant of one model; each is compared with the Keras model it was converted from."""
-    keras_model = load_model(model_dir)
+    """Every applicable variant of one model; each is compared with the Keras model it was converted from.
+    `dataset` is in the export's item order (`export_dataset`); the model is read in it."""
+    keras_model = load_model_in_vocab(model_dir, dataset.vocab)
     if keras_model.config.n_items != dataset.n_items:
         raise ValueError(
             f"{model_dir} holds a model of {keras_model.config.n_items} items but dataset {dataset.name} has "
@@ -165,6 +167,7 @@ def export_role(
                     epochs=config.qat_epochs,
                     batch_size=config.batch_size,
                     seed=config.seed,
+                    vocab=dataset.vocab,
                 )
                 qat_dir = save_export_module(qat_model, config.top_k, Path(scratch) / "qat")
                 entries.append(export_variant(qat_model, qat_dir, variant, role, dataset, config, params))
@@ -182,16 +185,26 @@ def export_role(
     return entries
 
 
+def export_dataset(dataset: SequenceDataset, student_dir: Path) -> SequenceDataset:
+    """`dataset` in the student's item order (its vocab.tsv; `distill.item_order`): the export's vocab.tsv,
+    test examples and golden cases use it, and the teacher is renumbered to it, so that one vocab.tsv serves
+    both models. A student folder without vocab.tsv is taken to be in the dataset's order."""
+    vocab = folder_vocab(student_dir)
+    return dataset if vocab is None else in_vocab_order(dataset, vocab)
+
+
 def run_export(
     dataset: SequenceDataset, teacher_dir: Path, student_dir: Path, config: ExportConfig, command: str
 ) -> dict:
     """Writes the whole export folder, transactionally: every file goes into a temporary sibling of
     `config.out`, which replaces it only once every model passed `verify_export`; a failure leaves the old
     folder byte-identical. A `models/` folder of the default run's training moves into the new folder.
+    The folder's item order is the student's (`export_dataset`).
 
     Raises:
         ArtifactError: a written model or sidecar fails its checks (nothing is swapped in).
     """
+    dataset = export_dataset(dataset, student_dir)
     with staged_folder(config.out, carry=(MODELS_DIR,)) as staging:
         report = write_export(
             dataset, teacher_dir, student_dir, config, dataclasses.replace(config, out=staging), command
@@ -277,6 +290,7 @@ def check_before_training(
     """
     variants_for_role("student", config.variants)
     folders = zip(model_dirs, ROLES[: len(model_dirs)], strict=True)
-    max_lens = [check_model_folder(folder, dataset, role).max_len for folder, role in folders]
+    # Any item order: the export reads the teacher in the student's (`export_dataset`).
+    max_lens = [check_model_folder(folder, dataset, role, any_order=True).max_len for folder, role in folders]
     for length in max_lens or [max_len]:
         check_top_k(config.top_k, dataset.n_items, length)

@@ -16,11 +16,13 @@ import numpy as np
 import tensorflow_model_optimization as tfmot
 
 from distill.distiller import DistillConfig, Distiller
+from distill.item_order import load_model_in_vocab
 from distill.model_io import load_model
 from distill.pipeline import training_dataset
 from model.keras_setup import keras
 from model.sasrec import SASRec
 from runtime.metrics import head_item_mask
+from runtime.vocab import Vocab
 
 _QuantizeWrapper = tfmot.quantization.keras.QuantizeWrapperV2
 
@@ -53,6 +55,7 @@ def quantization_aware_student(
     learning_rate: float = 1e-4,
     seed: int = 0,
     distill_config: DistillConfig | None = None,
+    vocab: Vocab | None = None,
 ) -> SASRec:
     """Loads the trained student, wraps its Dense layers and fine-tunes it briefly with fake quantization.
 
@@ -60,6 +63,8 @@ def quantization_aware_student(
         student_dir / teacher_dir: model folders (config.json + weights).
         train_sequences: training sequences (internal ids, oldest first), as the student was trained on.
         epochs: fine-tune epochs (0 only calibrates the wrappers' ranges on one dummy batch).
+        vocab: the item order of `train_sequences` (the student's); the teacher is read in it
+            (`distill.item_order.load_model_in_vocab`). None: the teacher's folder order is taken as is.
 
     Returns:
         the fine-tuned student (float weights + learnt ranges), ready for `convert.export.save_export_module`.
@@ -68,7 +73,7 @@ def quantization_aware_student(
     student = load_model(student_dir)
     annotate_dense_layers(student)
     student.build_for_inference()  # builds the wrappers (their range variables) before any optimizer exists
-    teacher = load_model(teacher_dir)
+    teacher = load_model(teacher_dir) if vocab is None else load_model_in_vocab(teacher_dir, vocab)
     hot_items = head_item_mask(train_sequences, student.config.n_items)
     distiller = Distiller(teacher, student, hot_items, distill_config or DistillConfig())
     distiller.compile(optimizer=keras.optimizers.Adam(learning_rate))

@@ -12,6 +12,7 @@ from absl import flags
 
 from distill.dataset import SequenceDataset
 from distill.distiller import DistillConfig
+from distill.item_order import ITEM_ORDERS
 from distill.registry import DATASETS, FORMATS, load_dataset
 from distill.run_folder import RunFolderError, default_out_dir
 from distill.training import STRATEGIES, TrainConfig, TrainingDivergedError
@@ -323,6 +324,15 @@ def define_distillation_flags(flag_values: flags.FlagValues = flags.FLAGS) -> No
         "weight copied (needs the teacher's backbone: no width/depth overrides).",
         **into,
     )
+    flags.DEFINE_enum(
+        "item_order",
+        "natural",
+        list(ITEM_ORDERS),
+        "Which internal id each item takes in the student, and so which items share a TT core slice: the "
+        "dataset's (natural), a balanced clustering of the teacher's table (teacher) or of item "
+        "co-occurrence (cooccurrence); kept in the student's vocab.tsv (distill/item_order.py).",
+        **into,
+    )
 
 
 def student_table_from_flags(values: flags.FlagValues) -> dict:
@@ -349,6 +359,7 @@ def distill_config_from_flags(values: flags.FlagValues) -> DistillConfig:
         sampled=values.sampled_distillation,
         warm_start=values.warm_start,
         cache_teacher=values.cache_teacher,
+        item_order=values.item_order,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from distill.item_order import ITEM_ORDERS
 from distill.losses import info_nce, soft_target_kd, top_k_kd_from
 from distill.teacher_cache import cached_teacher_targets, live_teacher_targets, supervised_mask
 from model.keras_setup import keras, tf
@@ -34,12 +35,17 @@ class DistillConfig:
     # With kd_top_k > 0 the frozen teacher's top-k targets and sequence vectors are computed once per
     # (teacher, data) and read from its folder (distill.teacher_cache) instead of every step.
     cache_teacher: bool = True
+    # Which internal id each item takes in the student (distill.item_order): "natural" (the dataset's),
+    # "teacher" (a balanced clustering of the teacher's table for the TT index) or "cooccurrence".
+    item_order: str = "natural"
 
     @property
     def uses_teacher_cache(self) -> bool:
         return self.cache_teacher and self.kd_top_k > 0
 
     def __post_init__(self):
+        if self.item_order not in ITEM_ORDERS:
+            raise ValueError(f"DistillConfig.item_order={self.item_order!r}: choose one of {ITEM_ORDERS}")
         if self.kd_top_k < 0:
             raise ValueError(f"DistillConfig.kd_top_k={self.kd_top_k} must be >= 0 (0 = full-catalogue KD)")
         if self.sampled and self.kd_weight and not self.kd_top_k:

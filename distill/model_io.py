@@ -81,11 +81,14 @@ def read_model_config(directory: str | Path) -> SASRecConfig:
         ) from None
 
 
-def check_model_folder(directory: str | Path, dataset: SequenceDataset, role: str) -> SASRecConfig:
+def check_model_folder(
+    directory: str | Path, dataset: SequenceDataset, role: str, any_order: bool = False
+) -> SASRecConfig:
     """The config of a saved `role` model, once the folder is known to hold a model of `dataset`.
 
     Called before any training or export: a model of another dataset with the same item count would give
-    silently wrong scores, so its vocab.tsv, when present, must equal the dataset's.
+    silently wrong scores, so its vocab.tsv, when present, must equal the dataset's; with `any_order`, hold
+    the same items in any order (for callers that renumber the model, `distill.item_order`).
 
     Raises:
         ModelFolderError: missing or malformed folder, another catalogue size, or another vocabulary.
@@ -100,7 +103,9 @@ def check_model_folder(directory: str | Path, dataset: SequenceDataset, role: st
     vocab_file = Path(directory) / "vocab.tsv"
     if vocab_file.is_file():
         try:
-            same = read_vocab(vocab_file).original_ids == dataset.vocab.original_ids
+            own = read_vocab(vocab_file).original_ids
+            wanted = dataset.vocab.original_ids
+            same = sorted(own) == sorted(wanted) if any_order else own == wanted
         except VocabError as error:
             raise ModelFolderError(f"{role} vocab {vocab_file} is malformed ({error}); {fix}") from None
         if not same:

@@ -25,6 +25,9 @@ from runtime.atomic import atomic_write_text
 RUN_RECORD = "run.json"
 # Settings that may change between a run and its resume: they extend or shorten training, not what is trained.
 RESUMABLE_SETTINGS = ("epochs", "patience")
+# Settings added after folders were first written, with the value those folders ran at: a record without
+# one matches a run at that value (a folder of an older version stays resumable), and only that value.
+ADDED_SETTINGS = {"item_order": "natural"}
 ARTIFACTS_DIR = Path("artifacts")
 SHORT_HASH_LENGTH = 10
 
@@ -130,7 +133,7 @@ def _differences(recorded: Mapping, wanted: Mapping, prefix: str = "") -> list[s
     for key in sorted(set(recorded) | set(wanted)):
         if key in RESUMABLE_SETTINGS:
             continue
-        old, new = recorded.get(key), wanted.get(key)
+        old, new = recorded.get(key, ADDED_SETTINGS.get(key)), wanted.get(key)
         if isinstance(old, Mapping) and isinstance(new, Mapping):
             names += _differences(old, new, f"{prefix}{key}.")
         elif old != new:

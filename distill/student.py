@@ -15,6 +15,7 @@ import numpy as np
 
 from distill.dataset import SequenceDataset
 from distill.distiller import DistillConfig, Distiller
+from distill.item_order import reorder_dataset, reorder_item_table, student_item_order
 from distill.model_io import check_model_folder, load_model
 from distill.pipeline import EpochBatches
 from distill.run_folder import owned_run_folder
@@ -124,6 +125,14 @@ def _train_student(
     write_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(train_config.seed)
     teacher = load_model(teacher_dir)
+    # The student's item order renumbers the data and the frozen teacher together, here and only here: every
+    # later step (rows, hot items, KD, cache, warm start, metrics, vocab.tsv) sees one numbering.
+    new_to_old = student_item_order(distill_config.item_order, dataset, teacher, student_config, out_dir)
+    dataset = reorder_dataset(dataset, new_to_old)
+    reorder_item_table(teacher, new_to_old)
+    if new_to_old is not None:
+        moved = int(np.sum(new_to_old != np.arange(1, dataset.n_items + 1)))
+        print(f"item order {distill_config.item_order}: {moved} of {dataset.n_items} items take new ids")
     with strategy.scope():
         if strategy is not tf.distribute.get_strategy():
             # The teacher must belong to the strategy too, but `load_weights` of an .h5 file inside
@@ -145,6 +154,7 @@ def _train_student(
                 distill_config.kd_top_k,
                 distill_config.temperature,
                 write=is_chief(strategy),
+                item_order=new_to_old,
             ).batch_rows
 
     best, reports = train_and_evaluate(

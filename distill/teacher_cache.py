@@ -124,8 +124,17 @@ def build_teacher_cache(
     )
 
 
-def cache_key(teacher_dir: Path, batches: EpochBatches, top_k: int, temperature: float) -> str:
-    """Hash of the teacher's files, the training rows, k and the temperature: any change is a new entry."""
+def cache_key(
+    teacher_dir: Path,
+    batches: EpochBatches,
+    top_k: int,
+    temperature: float,
+    item_order: np.ndarray | None = None,
+) -> str:
+    """Hash of the teacher's files, the training rows, k, the temperature and the item order the teacher
+    was renumbered to (`distill.item_order`; None: its own): any change is a new entry. The order counts
+    even when the rows are the same: items that never occur in a training row still take new ids among the
+    teacher's top k."""
     digest = hashlib.sha256()
     for name in (CONFIG_FILE, WEIGHTS_FILE):
         digest.update((teacher_dir / name).read_bytes())
@@ -133,6 +142,8 @@ def cache_key(teacher_dir: Path, batches: EpochBatches, top_k: int, temperature:
         digest.update(str(array.shape).encode())
         digest.update(np.ascontiguousarray(array).tobytes())
     digest.update(f"top_k={top_k} temperature={temperature!r}".encode())
+    if item_order is not None:
+        digest.update(b"item_order=" + np.asarray(item_order, dtype=np.int64).tobytes())
     return digest.hexdigest()[:24]
 
 
@@ -143,11 +154,14 @@ def load_or_build_teacher_cache(
     top_k: int,
     temperature: float,
     write: bool = True,
+    item_order: np.ndarray | None = None,
 ) -> TeacherCache:
-    """The cache of (teacher, rows, k, temperature) from `teacher_dir/distill_cache/`, built and stored on a
-    miss. `write=False` (a non-chief worker) builds without storing."""
+    """The cache of (teacher, rows, k, temperature, item order) from `teacher_dir/distill_cache/`, built and
+    stored on a miss. `write=False` (a non-chief worker) builds without storing. `item_order`: the order
+    `teacher` was renumbered to after loading (`distill.item_order.reorder_item_table`), None if none."""
     teacher_dir = Path(teacher_dir)
-    path = teacher_dir / CACHE_FOLDER / f"{cache_key(teacher_dir, batches, top_k, temperature)}.npz"
+    key = cache_key(teacher_dir, batches, top_k, temperature, item_order)
+    path = teacher_dir / CACHE_FOLDER / f"{key}.npz"
     positions = batches.inputs.shape[1] if teacher.readout is None else 1
     if path.is_file():
         with np.load(path) as stored:

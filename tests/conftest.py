@@ -69,6 +69,22 @@ def tiny_teacher(tiny_dataset, tmp_path_factory):
     return out_dir, metrics
 
 
+@pytest.fixture(scope="session")
+def ordered_student(tiny_dataset, tiny_teacher, tmp_path_factory):
+    """A student of `tiny_teacher` distilled for one epoch with `--item_order teacher` and top-5 KD from the
+    teacher cache (so built in that order): (folder, metrics.json as returned)."""
+    from distill.distiller import DistillConfig
+    from distill.student import train_student
+    from distill.training import TrainConfig
+
+    out_dir = tmp_path_factory.mktemp("ordered_student")
+    config = tiny_sasrec_config(n_items=tiny_dataset.n_items, item_table="stp_tt")
+    distill_config = DistillConfig(item_order="teacher", kd_top_k=5)
+    train_config = TrainConfig(epochs=1, batch_size=64)
+    metrics = train_student(tiny_dataset, tiny_teacher[0], config, distill_config, train_config, out_dir)
+    return out_dir, metrics
+
+
 def run_cli(module: str, *flags: str) -> subprocess.CompletedProcess:
     """`python -m module flags...` from the repository root on the CPU; fails the test with its stderr."""
     result = subprocess.run(

@@ -37,3 +37,20 @@ def test_report_fits_each_table_and_compares_an_equal_budget():
     assert small["low_rank_error"] == pytest.approx(low_rank_errors(table)[small["low_rank_rank"]])
     assert small["compression_table"] == pytest.approx(240 / small["params"])
     assert report["low_rank_error_by_rank"]["4"] == pytest.approx(low_rank_errors(table)[4])
+
+
+def test_the_error_in_an_order_is_the_error_of_the_reordered_table():
+    """Items 1..29 of the "exact" table shuffled: no longer exactly a TT in the natural order; in the order
+    that undoes the shuffle, exact again."""
+    rng = np.random.default_rng(2)
+    cores = [rng.normal(size=(6 * 4, 8)), rng.normal(size=(4, 5 * 2 // 2))]
+    table = reference_table(cores, 2, (6, 5), (4, 2))
+    shuffle = rng.permutation(29) + 1
+    shuffled = table[np.concatenate([[0], shuffle])]
+    undo = np.argsort(shuffle) + 1  # shuffled row undo[k] holds the exact table's item k + 1
+    report = table_rank_report(shuffled, TABLES, {"exact": {"undo": undo, "none": np.arange(1, 30)}})
+    exact, small = report["tables"]
+    assert exact["tt_svd_error"] > 0.1
+    assert exact["tt_svd_error_by_order"]["undo"] == pytest.approx(0.0, abs=1e-9)
+    assert exact["tt_svd_error_by_order"]["none"] == pytest.approx(exact["tt_svd_error"])
+    assert "tt_svd_error_by_order" not in small

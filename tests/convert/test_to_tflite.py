@@ -13,6 +13,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from convert import export_folder
@@ -20,11 +21,14 @@ from convert.default_run import synthetic_dataset
 from convert.export import save_export_module
 from convert.export_folder import ExportConfig, export_variant, run_export
 from convert.ops import builtin_only
+from distill.model_io import load_model
 from model.sasrec import SASRec, SASRecConfig
 from runtime.evaluate import evaluate_model
+from runtime.history import encode_history
 from runtime.litert import Recommender
+from runtime.recommend import recommend_original_ids
 from runtime.sidecar import VOCAB_FILE, load_artifact
-from runtime.vocab import write_vocab
+from runtime.vocab import read_vocab, write_vocab
 from tests.convert.golden_checks import assert_golden_cases_reproduce
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -196,3 +200,48 @@ def test_a_wrong_model_folder_is_refused_before_export(tiny_teacher, tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and "teacher" in last and "items" in last
     assert not (tmp_path / "x").exists()
+
+
+def keras_top_original_ids(model: SASRec, vocab, original_history: list[str], top_k: int) -> list[str]:
+    """Top-k original ids of a Keras model read in `vocab`'s ids, history and padding excluded."""
+    internal = [vocab.to_internal(item) for item in original_history]
+    scores = model(encode_history(internal, model.config.max_len)[None]).numpy()[0]
+    scores[[0, *internal]] = -np.inf
+    return [vocab.original_id(int(item)) for item in np.argsort(-scores, kind="stable")[:top_k]]
+
+
+def test_a_student_in_its_own_item_order_exports_one_vocab_both_models_read(
+    tiny_teacher, tiny_dataset, ordered_student, tmp_path
+):
+    """The round trip of --item_order: the export's vocab.tsv is the student's order, the sidecars check
+    against it, and LiteRT recommends, for a history of original ids, exactly what each Keras model
+    recommends in its own folder's ids: the teacher in the dataset's natural ids, the student in its own."""
+    teacher_dir, _ = tiny_teacher
+    student_dir, _ = ordered_student
+    out = tmp_path / "export"
+    export_config = ExportConfig(
+        out=out,
+        variants=("fp32",),
+        top_k=5,
+        eval_examples=5,
+        parity_examples=3,
+        bench_runs=2,
+        bench_warmup=0,
+        golden_cases=2,
+    )
+    run_export(tiny_dataset, teacher_dir, student_dir, export_config, "test")
+    student_vocab = read_vocab(student_dir / VOCAB_FILE)
+    assert (out / VOCAB_FILE).read_bytes() == (student_dir / VOCAB_FILE).read_bytes()
+    assert student_vocab != tiny_dataset.vocab
+    for role, keras_model, vocab in (
+        ("teacher", load_model(teacher_dir), tiny_dataset.vocab),
+        ("student", load_model(student_dir), student_vocab),
+    ):
+        load_artifact(out / f"{role}_fp32.tflite")  # sidecar and vocab hashes agree
+        recommender = Recommender(out / f"{role}_fp32.tflite")
+        for prefix in tiny_dataset.test_prefixes[:4]:
+            original = [tiny_dataset.vocab.original_id(int(item)) for item in prefix[-8:]]
+            litert = [
+                item.original_id for item in recommend_original_ids(recommender, original).recommendations
+            ]
+            assert litert == keras_top_original_ids(keras_model, vocab, original, 5), role

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from distill.dataset import leave_one_out
+from distill.distiller import DistillConfig
 from distill.run_folder import (
     RUN_RECORD,
     RunFolderError,
@@ -78,6 +79,19 @@ def test_more_epochs_resume_the_same_run(two_datasets, tmp_path):
     with pytest.raises(RunFolderError, match="learning_rate"):
         wanted = {"train": TrainConfig(epochs=1, learning_rate=0.5).to_dict()}
         claim_run_folder(folder, wanted, data_fingerprint(first), False)
+
+
+def test_a_folder_written_before_a_setting_existed_resumes_only_at_its_old_value(tmp_path):
+    """A student folder of an older version has no distill.item_order: it ran in the natural order."""
+    folder = tmp_path / "run"
+    older = DistillConfig().to_dict()
+    del older["item_order"]
+    claim_run_folder(folder, {"distill": older}, "fingerprint", False)
+    claim_run_folder(folder, {"distill": DistillConfig().to_dict()}, "fingerprint", False)
+    with pytest.raises(RunFolderError, match="distill.item_order .'natural' in the folder, 'teacher' now"):
+        claim_run_folder(
+            folder, {"distill": DistillConfig(item_order="teacher").to_dict()}, "fingerprint", False
+        )
 
 
 def test_a_folder_of_foreign_files_is_refused(tmp_path):

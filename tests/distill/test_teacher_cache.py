@@ -104,16 +104,19 @@ def test_cache_hit_miss_and_invalidation(tmp_path: Path, monkeypatch, capsys) ->
     for name, values in first.arrays().items():
         np.testing.assert_array_equal(again.arrays()[name], values)
 
-    # Other data, another k or temperature, or a retrained teacher: a new entry, never the old one.
+    # Other data, another k or temperature, the teacher renumbered to another item order (the same rows),
+    # or a retrained teacher: a new entry, never the old one.
     other_data = _batches(SEQUENCES[:4])
     load_or_build_teacher_cache(tmp_path, teacher, other_data, TOP_K, TEMPERATURE)
     load_or_build_teacher_cache(tmp_path, teacher, batches, TOP_K - 1, TEMPERATURE)
     load_or_build_teacher_cache(tmp_path, teacher, batches, TOP_K, 1.0)
+    reversed_order = np.arange(N_ITEMS, 0, -1)
+    load_or_build_teacher_cache(tmp_path, teacher, batches, TOP_K, TEMPERATURE, item_order=reversed_order)
     teacher.item_table.set_weights([w + 0.5 for w in teacher.item_table.get_weights()])
     save_model(teacher, tmp_path)
     retrained = load_or_build_teacher_cache(tmp_path, teacher, batches, TOP_K, TEMPERATURE)
     assert "miss" in capsys.readouterr().out.splitlines()[-2]
-    assert len(list((tmp_path / CACHE_FOLDER).glob("*.npz"))) == 5
+    assert len(list((tmp_path / CACHE_FOLDER).glob("*.npz"))) == 6
     assert not np.array_equal(retrained.final, first.final)
 
 
