@@ -1,9 +1,10 @@
-"""Copies one exported student model, its sidecar, vocab.tsv and golden.json into the Android app's assets.
+"""Copies one exported student model, its sidecar, vocab.tsv and golden.json into the Android app's assets,
+and the on-device export (student_fp32_on_device.tflite, its sidecar, golden_on_device.json) if any.
 
 Usage: python android_demo/sync_assets.py --export_dir artifacts/synthetic [--variant fp32] [--role student]
 
-Standard library only. Refuses to copy anything unless the model and the vocab hash to what the sidecar
-records, the vocab has n_items lines and golden.json was produced from the same model bytes.
+Standard library only. Refuses to copy anything unless the models and the vocab hash to what the sidecars
+record, the vocab has n_items lines and each golden file was produced from the same model bytes.
 """
 
 import argparse
@@ -18,6 +19,8 @@ from pathlib import Path
 APP_ASSETS_DIR = Path(__file__).resolve().parent / "app" / "src" / "main" / "assets"
 VARIANTS = ("fp32", "fp16", "dynamic_int8", "full_int8", "qat_int8")
 ROLES = ("student", "teacher")
+ON_DEVICE_SIDECAR = "student_fp32_on_device.json"
+GOLDEN_ON_DEVICE = "golden_on_device.json"
 
 
 class SyncError(Exception):
@@ -88,16 +91,39 @@ def plan_sync(export_dir: Path, role: str, variant: str) -> list[Path]:
         raise SyncError(f"golden.json records model_sha256 {golden.get('model_sha256')} "
                         f"({golden.get('model_file')}), but {model_path.name} hashes to {model_sha}; "
                         f"the golden tests need the model golden.json was made with (usually --variant fp32)")
-    return [model_path, sidecar_path, vocab_path, golden_path]
+    return [model_path, sidecar_path, vocab_path, golden_path, *_plan_on_device(export_dir, vocab_sha)]
+
+
+def _plan_on_device(export_dir: Path, vocab_sha: str) -> list[Path]:
+    """The on-device export's files, checked, or [] when the folder has none."""
+    sidecar_path = export_dir / ON_DEVICE_SIDECAR
+    if not sidecar_path.is_file():
+        return []
+    sidecar = _load_json(sidecar_path)
+    model_path = _require_file(export_dir / sidecar.get("model_file", ""), "on-device model")
+    model_sha = sha256_of(model_path)
+    if model_sha != sidecar.get("sha256", "").lower():
+        raise SyncError(
+            f"{model_path.name} hashes to {model_sha} but {ON_DEVICE_SIDECAR} records "
+            f"{sidecar.get('sha256')}; re-run the export instead of mixing folders"
+        )
+    if sidecar.get("vocab_sha256", "").lower() != vocab_sha:
+        raise SyncError(f"{ON_DEVICE_SIDECAR} records another vocab than the model's; re-run the export")
+    golden_path = _require_file(export_dir / GOLDEN_ON_DEVICE, GOLDEN_ON_DEVICE)
+    if _load_json(golden_path).get("model_sha256", "").lower() != model_sha:
+        raise SyncError(
+            f"{GOLDEN_ON_DEVICE} was made for another model than {model_path.name}; re-run the export"
+        )
+    return [model_path, sidecar_path, golden_path]
 
 
 def _stale_assets(assets_dir: Path) -> list[Path]:
-    """Models and sidecars of an earlier sync, so that the app finds exactly one model."""
+    """Models, sidecars and golden files of an earlier sync, so that the app finds exactly one model."""
     stale = []
     for path in sorted(assets_dir.glob("*")):
         is_model = path.suffix == ".tflite"
         is_sidecar = path.suffix == ".json" and path.stem.split("_", 1)[0] in ROLES
-        if path.is_file() and (is_model or is_sidecar):
+        if path.is_file() and (is_model or is_sidecar or path.name == GOLDEN_ON_DEVICE):
             stale.append(path)
     return stale
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from convert.export import check_top_k, save_export_module
 from convert.golden import GOLDEN_FILE, golden_prefixes, write_golden
+from convert.golden_on_device import GOLDEN_ON_DEVICE_FILE, golden_training_history, write_golden_on_device
 from convert.on_device import OnDeviceConfig, write_on_device_model
 from convert.ops import non_builtin_operators, operator_counts
 from convert.parity import compare_scores, keras_scores, litert_scores, parity_histories
@@ -241,16 +242,18 @@ def write_export(
         models += export_role(role, model_dir, teacher_dir, dataset, staged)
     student_fp32 = staged.out / "student_fp32.tflite"
     max_len = read_model_config(student_dir).max_len
-    if student_fp32.exists():
+    if student_fp32.exists() or config.on_device is not None:
         prefixes = golden_prefixes(dataset.test_prefixes, max_len, config.golden_cases)
+    if student_fp32.exists():
         write_golden(student_fp32, prefixes, staged.out / GOLDEN_FILE)
     if config.on_device is not None:
         fields = contract_fields(
             "student", "fp32_on_device", dataset.name, dataset.n_items, max_len, config.top_k
         )
-        write_on_device_model(
-            load_model(student_dir), config.top_k, config.on_device, staged.out / ON_DEVICE_FILE, fields
-        )
+        on_device = staged.out / ON_DEVICE_FILE
+        write_on_device_model(load_model(student_dir), config.top_k, config.on_device, on_device, fields)
+        history = golden_training_history(prefixes, max_len)
+        write_golden_on_device(on_device, history, staged.out / GOLDEN_ON_DEVICE_FILE)
     first = models[0]
     head_mask = head_item_mask(dataset.train_sequences, dataset.n_items)
     baselines = evaluate_baselines(

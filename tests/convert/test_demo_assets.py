@@ -11,13 +11,21 @@ import pytest
 
 from runtime.litert import Recommender
 from runtime.vocab import read_vocab
-from tests.convert.golden_checks import assert_golden_cases_reproduce
+from tests.convert.golden_checks import assert_golden_cases_reproduce, assert_golden_training_replays
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEB_MODEL_DIR = REPO_ROOT / "web_demo" / "public" / "model"
 ANDROID_ASSETS_DIR = REPO_ROOT / "android_demo" / "app" / "src" / "main" / "assets"
 DEMO_DIRS = {"web": WEB_MODEL_DIR, "android": ANDROID_ASSETS_DIR}
-SHARED_FILES = ("student_fp32.tflite", "student_fp32.json", "vocab.tsv", "golden.json")
+SHARED_FILES = (
+    "student_fp32.tflite",
+    "student_fp32.json",
+    "vocab.tsv",
+    "golden.json",
+    "student_fp32_on_device.tflite",
+    "student_fp32_on_device.json",
+    "golden_on_device.json",
+)
 MAX_ASSET_BYTES = 1_000_000
 
 
@@ -28,6 +36,16 @@ def test_golden_cases_match_the_python_harness(demo):
     recommender = Recommender(folder / golden["model_file"], expected_dataset="synthetic")
     assert golden["top_k"] == recommender.top_k and len(golden["cases"]) >= 2
     assert_golden_cases_reproduce(recommender, golden, rtol=1e-4)
+
+
+@pytest.mark.parametrize("demo", list(DEMO_DIRS))
+def test_golden_training_sequence_replays_in_the_python_harness(demo, tmp_path):
+    """The demos' on-device export: Python's LiteRT replays golden_on_device.json (losses, state, top 10), and
+    the training changed the top 10 the browser test compares."""
+    assert_golden_training_replays(DEMO_DIRS[demo], tmp_path / "state.json", rtol=1e-5)
+    golden = json.loads((DEMO_DIRS[demo] / "golden_on_device.json").read_text())
+    assert golden["after"]["item_ids"] != golden["before"]["item_ids"]
+    assert golden["first_item_after"]["item_ids"] != golden["first_item_before"]["item_ids"]
 
 
 def test_demo_items_have_names_and_ids_apart_from_internal_ids():

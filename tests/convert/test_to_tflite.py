@@ -29,7 +29,7 @@ from runtime.litert import Recommender
 from runtime.recommend import recommend_original_ids
 from runtime.sidecar import VOCAB_FILE, load_artifact
 from runtime.vocab import read_vocab, write_vocab
-from tests.convert.golden_checks import assert_golden_cases_reproduce
+from tests.convert.golden_checks import assert_golden_cases_reproduce, assert_golden_training_replays
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = ("fp32", "dynamic_int8")
@@ -51,6 +51,8 @@ TINY_FLAGS = [
     "--eval_examples=10",
     "--golden_cases=4",
     "--batch_size=64",
+    "--on_device_training",
+    "--spare_items=2",
 ]
 
 
@@ -72,7 +74,7 @@ def export(tmp_path_factory) -> Path:
 
 
 def test_writes_every_model_with_a_verified_sidecar(export):
-    names = sorted(path.stem for path in export.glob("*.tflite"))
+    names = sorted(path.stem for path in export.glob("*.tflite") if not path.stem.endswith("_on_device"))
     assert names == sorted(EXPECTED_MODELS)
     for name in EXPECTED_MODELS:
         sidecar, vocab = load_artifact(export / f"{name}.tflite")
@@ -98,6 +100,12 @@ def test_golden_matches_a_fresh_litert_run(export):
     assert golden["top_k"] == 5 and len(golden["cases"]) == 4
     assert len(golden["cases"][-1]["history_original_ids"]) > recommender.max_len
     assert_golden_cases_reproduce(recommender, golden, rtol=1e-6)
+
+
+def test_on_device_export_and_its_golden_training_sequence(export, tmp_path):
+    """--on_device_training: the training-capable student and golden_on_device.json, which Python replays."""
+    assert (export / "student_fp32_on_device.tflite").is_file()
+    assert_golden_training_replays(export, tmp_path / "state.json", rtol=1e-6)
 
 
 def test_report_json_fields(export):

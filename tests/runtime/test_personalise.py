@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 
 from runtime.item_update import ItemUpdateError, encode_item_update
 from runtime.personalise import Personaliser, StateError, _state_digest, training_pairs
-from runtime.sidecar import VOCAB_FILE, ArtifactError, contract_fields
-from runtime.vocab import write_vocab
-from tests.conftest import REPO, tiny_sasrec_config
+from runtime.sidecar import VOCAB_FILE, ArtifactError
+from tests.conftest import REPO
 from tests.runtime.cli_files import (
     CliResult,
     assert_one_line_outcome,
@@ -28,6 +27,7 @@ from tests.runtime.cli_files import (
     run_cli,
 )
 from tests.runtime.conftest import tiny_vocab
+from tests.tiny_on_device import write_tiny_on_device_model
 
 N_ITEMS, MAX_LEN, DIM, TOP_K, SPARE = 30, 6, 8, 4, 3
 HISTORY = [3, 17, 9, 25, 4, 9, 25]
@@ -36,19 +36,9 @@ HISTORY = [3, 17, 9, 25, 4, 9, 25]
 @pytest.fixture(scope="module")
 def on_device_model(tmp_path_factory):
     """A tiny untrained student exported with --on_device_training's writer, beside its vocab."""
-    import model  # noqa: F401  (tf-keras before TensorFlow)
-    from convert.export_folder import ON_DEVICE_FILE
-    from convert.on_device import OnDeviceConfig, write_on_device_model
-    from model.sasrec import SASRec
-
-    folder = tmp_path_factory.mktemp("on_device")
-    config = tiny_sasrec_config(N_ITEMS, max_len=MAX_LEN, item_table="stp_tt")
-    keras_model = SASRec(config).build_for_inference()
-    write_vocab(folder / VOCAB_FILE, tiny_vocab(N_ITEMS))
-    fields = contract_fields("student", "fp32_on_device", "synthetic", N_ITEMS, MAX_LEN, TOP_K)
-    path = folder / ON_DEVICE_FILE
-    on_device = OnDeviceConfig(spare_items=SPARE, learning_rate=0.3, weight_decay=0.0)
-    write_on_device_model(keras_model, TOP_K, on_device, path, fields)
+    path, keras_model = write_tiny_on_device_model(
+        tmp_path_factory.mktemp("on_device"), N_ITEMS, MAX_LEN, TOP_K, SPARE
+    )
     row = keras_model.item_table.lookup(np.array([11])).numpy()[0]
     return path, row
 

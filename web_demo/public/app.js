@@ -2,6 +2,8 @@
  * The demo page: catalogue search, history building and live next-item recommendations.
  */
 import { displayTitle, formatBytes, pageOf, searchCatalogue, truncateHistory } from './lib/processing.js';
+import { StateError } from './lib/personal_state.js';
+import { Personaliser } from './lib/personaliser.js';
 import { Recommender } from './lib/recommender.js';
 
 // The committed demo model, and the git-ignored folder that scripts/copy_model.mjs fills with a user's own export.
@@ -9,6 +11,9 @@ const DEMO_MODEL_DIR = new URL('model/', document.baseURI).href;
 const USER_MODEL_DIR = new URL('user_model/', document.baseURI).href;
 const WASM_DIR = new URL('vendor/@litertjs/core/wasm/', document.baseURI).href;
 const CATALOGUE_PAGE_SIZE = 100;
+// The personal state's one place: this browser's localStorage. Nothing the user does leaves the page.
+const STATE_KEY = 'odrec.personalState';
+const STATE_WHERE = `this browser's localStorage (${STATE_KEY})`;
 
 const $ = (id) => document.getElementById(id);
 
@@ -16,6 +21,9 @@ const state = {
   recommender: null,
   history: [],
   cataloguePage: 0,
+  personaliser: null, // the on-device export, when the model folder has one
+  stateVersion: 0, // +1 on every train step and reset, so tests can wait for a ranking of a given state
+  trainedSteps: 0,
   // Inference runs one at a time; a request that is overtaken by a newer one is not rendered.
   pending: Promise.resolve(),
   requestCount: 0,
@@ -50,7 +58,12 @@ async function resolveModel() {
   if (!sidecarFile) {
     throw new Error('No model found in public/user_model/ or public/model/ (no manifest.json).\nRun: node scripts/copy_model.mjs EXPORT_DIR [variant]');
   }
-  return { modelDir, sidecarFile, isUserModel: modelDir === USER_MODEL_DIR };
+  return {
+    modelDir,
+    sidecarFile,
+    onDeviceSidecar: manifest?.on_device_sidecar ?? null,
+    isUserModel: modelDir === USER_MODEL_DIR,
+  };
 }
 
 function renderCatalogue() {
@@ -100,7 +113,7 @@ function renderHistory() {
     + '"Exclude seen items" leaves out all of them.';
 }
 
-function renderRecommendations(rows, latencyMs, signature, historyKey) {
+function renderRecommendations(rows, latencyMs, signature, key) {
   const seen = new Set(state.history);
   $('recommendations').replaceChildren(...rows.map((row, rank) => {
     const tr = document.createElement('tr');
@@ -123,24 +136,31 @@ function renderRecommendations(rows, latencyMs, signature, historyKey) {
   }));
   const how = signature === 'recommend' ? 'recommend, history excluded in the graph'
     : `score + top-K in JS${$('exclude-seen').checked ? `, all ${seen.size} seen items excluded` : ''}`;
-  $('latency').textContent = `Inference: ${latencyMs.toFixed(2)} ms (${how})`;
+  const which = key.includes('|personal:') ? 'your personal model' : 'the shipped model';
+  $('latency').textContent = `Inference: ${latencyMs.toFixed(2)} ms (${which}, ${how})`;
   $('latency').dataset.signature = signature;
-  $('recommendations').dataset.forHistory = historyKey;
+  $('recommendations').dataset.forHistory = key;
 }
 
-function historyKey() {
-  return `${state.history.join(',')}|${$('exclude-seen').checked ? 'exclude' : 'keep'}`;
+function personalOn() {
+  return state.personaliser !== null && $('personalise').checked;
+}
+
+function historyKey(history, excludeSeen, personal) {
+  return `${history.join(',')}|${excludeSeen ? 'exclude' : 'keep'}${personal ? `|personal:${state.stateVersion}` : ''}`;
 }
 
 function refreshRecommendations() {
   const request = ++state.requestCount;
   const history = state.history.slice();
   const excludeSeen = $('exclude-seen').checked;
-  const key = historyKey();
+  const personal = personalOn();
   state.pending = state.pending.then(async () => {
     if (request !== state.requestCount) {
       return;
     }
+    // Read when it runs: a train step queued before this ranking has changed the state by then.
+    const key = historyKey(history, excludeSeen, personal);
     if (history.length === 0) {
       // An all-padding input has no meaning for a sequential model; ask for a first item instead.
       $('recommendations').replaceChildren();
@@ -149,7 +169,8 @@ function refreshRecommendations() {
       return;
     }
     try {
-      const { rows, latencyMs, signature } = await state.recommender.recommend(history, { excludeSeen });
+      const engine = personal ? state.personaliser : state.recommender;
+      const { rows, latencyMs, signature } = await engine.recommend(history, { excludeSeen });
       if (request === state.requestCount) {
         renderRecommendations(rows, latencyMs, signature, key);
       }
@@ -159,9 +180,82 @@ function refreshRecommendations() {
   });
 }
 
+function showPersonalStatus(kind, text) {
+  $('personal-status').dataset.state = kind;
+  $('personal-status').textContent = text;
+}
+
+/** One `train` step in the page: the user tapped `target` after `before`; the new state goes to localStorage. */
+function learn(before, target) {
+  state.pending = state.pending.then(async () => {
+    try {
+      const loss = await state.personaliser.train(before, target);
+      state.stateVersion++;
+      state.trainedSteps++;
+      localStorage.setItem(STATE_KEY, await state.personaliser.saveState());
+      $('personal-status').dataset.lastLoss = String(loss);
+      showPersonalStatus('learning', `Learnt from ${state.trainedSteps} tap(s) in this session (last loss ${loss.toFixed(3)}); `
+        + 'the state is kept in this browser only.');
+    } catch (error) {
+      showError(`On-device training failed: ${error.message}`);
+    }
+  });
+}
+
+function resetPersonalisation() {
+  state.pending = state.pending.then(async () => {
+    await state.personaliser.reset();
+    localStorage.removeItem(STATE_KEY);
+    state.stateVersion++;
+    state.trainedSteps = 0;
+    showPersonalStatus('empty', 'Personalisation reset: the shipped model ranks again, and nothing is saved.');
+  });
+  refreshRecommendations();
+}
+
+/** Loads the saved state into the on-device model, or says why it is refused (the shipped model then ranks). */
+async function restorePersonalState() {
+  const saved = localStorage.getItem(STATE_KEY);
+  if (saved === null) {
+    showPersonalStatus('empty', 'Nothing learnt yet: tick "Learn from my taps" and tap items.');
+    return;
+  }
+  try {
+    await state.personaliser.loadState(saved, STATE_WHERE);
+    showPersonalStatus('restored', `Personal state restored from ${STATE_WHERE}.`);
+  } catch (error) {
+    if (!(error instanceof StateError)) {
+      throw error;
+    }
+    showPersonalStatus('refused', `Saved personal state refused: ${error.message}`);
+  }
+}
+
+async function loadPersonaliser(source) {
+  try {
+    // The CPU path: the training signatures update resource variables between calls.
+    state.personaliser = await Personaliser.load({
+      modelDir: source.modelDir, sidecarFile: source.onDeviceSidecar, wasmDir: WASM_DIR, accelerator: 'wasm',
+    });
+    await restorePersonalState();
+  } catch (error) {
+    console.error(error);
+    state.personaliser = null;
+    showPersonalStatus('error', `On-device learning is off: ${error.message}`);
+  }
+  $('personal-panel').hidden = false;
+  for (const id of ['personalise', 'reset-personal']) {
+    $(id).disabled = state.personaliser === null;
+  }
+}
+
 function addToHistory(itemId) {
+  const before = state.history.slice();
   state.history.push(itemId);
   renderHistory();
+  if (personalOn() && before.length > 0) {
+    learn(before, itemId);
+  }
   refreshRecommendations();
 }
 
@@ -209,8 +303,13 @@ async function main() {
     refreshRecommendations();
   });
   $('exclude-seen').addEventListener('change', refreshRecommendations);
+  $('personalise').addEventListener('change', refreshRecommendations);
+  $('reset-personal').addEventListener('click', resetPersonalisation);
   for (const id of ['search', 'clear', 'exclude-seen']) {
     $(id).disabled = false;
+  }
+  if (source.onDeviceSidecar !== null) {
+    await loadPersonaliser(source);
   }
   renderCatalogue();
   renderHistory();

@@ -41,8 +41,40 @@ async function readOrFail(file, what) {
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
+// convert/to_tflite.py --on_device_training writes these beside the models (docs/artifacts.md).
+const ON_DEVICE_SIDECAR = 'student_fp32_on_device.json';
+const GOLDEN_ON_DEVICE = 'golden_on_device.json';
+
 /**
- * Copies one model of an export folder, with its sidecar, vocab and golden.json, into the page's model folder.
+ * The on-device export of a folder, checked, or null when the folder has none.
+ *
+ * @returns {Promise<{sidecarBytes: Buffer, sidecar: object, modelBytes: Buffer, golden: Buffer|null}|null>}
+ * @throws {CopyModelError} if its model or vocab does not hash to its sidecar.
+ */
+async function readOnDevice(exportDir, vocabBytes) {
+  const sidecarBytes = await readFile(path.join(exportDir, ON_DEVICE_SIDECAR)).catch(() => null);
+  if (sidecarBytes === null) {
+    return null;
+  }
+  const sidecar = JSON.parse(sidecarBytes.toString('utf-8'));
+  const modelBytes = await readOrFail(path.join(exportDir, sidecar.model_file), 'on-device model');
+  if (sha256(modelBytes) !== sidecar.sha256) {
+    fail(`${sidecar.model_file} does not hash to the sha256 in ${ON_DEVICE_SIDECAR}; re-run the export`);
+  }
+  if (sha256(vocabBytes) !== sidecar.vocab_sha256) {
+    fail(`the vocab does not hash to the vocab_sha256 in ${ON_DEVICE_SIDECAR}; re-run the export`);
+  }
+  const golden = await readFile(path.join(exportDir, GOLDEN_ON_DEVICE)).catch(() => null);
+  if (golden !== null && JSON.parse(golden.toString('utf-8')).model_sha256 !== sidecar.sha256) {
+    fail(`${GOLDEN_ON_DEVICE} was computed for another model than ${sidecar.model_file}; re-run the export`);
+  }
+  return { sidecarBytes, sidecar, modelBytes, golden };
+}
+
+/**
+ * Copies one model of an export folder, with its sidecar, vocab and golden.json, into the page's model folder; and
+ * the on-device export (student_fp32_on_device, golden_on_device.json) when the folder has one, which the page then
+ * trains from the user's taps.
  *
  * @param {string} exportDir the folder `convert/to_tflite.py --out` wrote.
  * @param {string} modelArg `<role>_<variant>` or a bare variant (role `student`).
@@ -65,6 +97,7 @@ export async function copyModel(exportDir, modelArg = 'student_fp32', destDir = 
   if (sha256(vocabBytes) !== sidecar.vocab_sha256) {
     fail(`${vocabFile} does not hash to the vocab_sha256 in ${sidecarFile}; re-run the export`);
   }
+  const onDevice = await readOnDevice(exportDir, vocabBytes);
 
   await mkdir(destDir, { recursive: true });
   for (const entry of await readdir(destDir)) {
@@ -89,7 +122,18 @@ export async function copyModel(exportDir, modelArg = 'student_fp32', destDir = 
     await copyFile(goldenPath, path.join(destDir, 'golden.json'));
     copied.push('golden.json');
   }
-  await writeFile(path.join(destDir, 'manifest.json'), `${JSON.stringify({ sidecar: sidecarFile }, null, 2)}\n`);
+  const manifest = { sidecar: sidecarFile };
+  if (onDevice !== null) {
+    await writeFile(path.join(destDir, ON_DEVICE_SIDECAR), onDevice.sidecarBytes);
+    await writeFile(path.join(destDir, onDevice.sidecar.model_file), onDevice.modelBytes);
+    copied.push(ON_DEVICE_SIDECAR, onDevice.sidecar.model_file);
+    if (onDevice.golden !== null) {
+      await writeFile(path.join(destDir, GOLDEN_ON_DEVICE), onDevice.golden);
+      copied.push(GOLDEN_ON_DEVICE);
+    }
+    manifest.on_device_sidecar = ON_DEVICE_SIDECAR;
+  }
+  await writeFile(path.join(destDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return [...copied, 'manifest.json'];
 }
 

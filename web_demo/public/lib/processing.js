@@ -67,6 +67,26 @@ export function itemsOutsideWindow(itemIds, maxLen) {
 }
 
 /**
+ * One next-item example for the on-device `train` signature: the user tapped `target` after `history`.
+ *
+ * @param {number[]} history internal ids before the tap, oldest first; at least one.
+ * @param {number} target the tapped item's internal id, `1..nItems`.
+ * @param {number} maxLen `L`.
+ * @param {number} nItems the trained catalogue's size.
+ * @returns {{history: Int32Array, target: number}} the encoded `[L]` history and the target.
+ * @throws {RangeError} for an empty history or a target outside the catalogue.
+ */
+export function trainingPair(history, target, maxLen, nItems) {
+  if (history.length === 0) {
+    throw new RangeError('a training pair needs at least one item before the target');
+  }
+  if (!Number.isInteger(target) || target < 1 || target > nItems) {
+    throw new RangeError(`target must be an item id in 1..${nItems}, got ${target}`);
+  }
+  return { history: encodeHistory(history, maxLen), target };
+}
+
+/**
  * Parses vocab.tsv: a header line, then one line per item in internal id order `1..n_items`.
  *
  * @param {string} text the decoded UTF-8 contents of vocab.tsv.
@@ -206,8 +226,10 @@ export function validateSidecar(sidecar, observed) {
     expectShape('recommend.outputs.scores', signatures.recommend?.outputs?.scores, [1, sidecar.top_k]);
   }
   if (hasMaxLen && hasItems && signatures.score !== undefined) {
+    // An on-device export's spare item slots are score columns too (docs/artifacts.md).
+    const spare = sidecar.on_device?.spare_items ?? 0;
     expectShape('score.inputs.history', signatures.score?.inputs?.history, [1, sidecar.max_len]);
-    expectShape('score.outputs.scores', signatures.score?.outputs?.scores, [1, sidecar.n_items + 1]);
+    expectShape('score.outputs.scores', signatures.score?.outputs?.scores, [1, sidecar.n_items + 1 + spare]);
   }
   return problems;
 }

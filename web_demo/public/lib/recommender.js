@@ -36,6 +36,14 @@ async function fetchOk(url) {
   return response;
 }
 
+// LiteRT.js loads its wasm once per page (a second loadLiteRt throws); every model shares it.
+let liteRtLoaded = null;
+
+function loadLiteRtOnce(wasmDir) {
+  liteRtLoaded ??= loadLiteRt(wasmDir);
+  return liteRtLoaded;
+}
+
 async function sha256Hex(bytes) {
   return toHex(await crypto.subtle.digest('SHA-256', bytes));
 }
@@ -72,7 +80,7 @@ export class Recommender {
    *
    * @param {{modelDir: string, sidecarFile: string, wasmDir: string, accelerator?: string}} options URLs of the
    *     model folder and of the LiteRT.js wasm folder, the sidecar's file name, and `wasm` to force the CPU path.
-   * @returns {Promise<Recommender>}
+   * @returns {Promise<Recommender>} an instance of the class it is called on (`Personaliser.load` gives a Personaliser).
    * @throws {ModelMismatchError} when hashes, vocab length or signature shapes disagree with the sidecar.
    */
   static async load({ modelDir, sidecarFile, wasmDir, accelerator = 'auto' }) {
@@ -92,10 +100,10 @@ export class Recommender {
       throw new ModelMismatchError(problems);
     }
 
-    await loadLiteRt(wasmDir);
+    await loadLiteRtOnce(wasmDir);
     const modelBytes = new Uint8Array(modelBuffer);
     const compiled = await compile(modelBytes, accelerator);
-    const recommender = new Recommender({ compiledModel: compiled.model, sidecar, vocab, modelBytes, accelerator: compiled.accelerator });
+    const recommender = new this({ compiledModel: compiled.model, sidecar, vocab, modelBytes, accelerator: compiled.accelerator });
     recommender.checkSignatures();
     return recommender;
   }

@@ -11,20 +11,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
-
 import { displayTitle, encodeHistory, parseVocab } from '../../public/lib/processing.js';
 import { startServer } from '../../scripts/serve.mjs';
+import { launchChromium, localPage } from './browser.mjs';
 
 const WEB_DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MODEL_DIR = path.join(WEB_DEMO_DIR, 'public/model');
 const SCREENSHOT = path.join(WEB_DEMO_DIR, 'test-output/screenshot.png');
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// The closed network here refuses background connections; these flags keep Chromium from trying.
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 // docs/artifacts.md: scores within 1e-4 relative; the absolute floor only matters for scores within 1e-2 of zero.
 const SCORE_RTOL = 1e-4;
 const SCORE_ATOL = 1e-6;
@@ -51,8 +44,8 @@ describe('web demo against golden.json', { timeout: 180_000 }, () => {
   let sidecar;
   let golden;
   let vocab;
-  const pageErrors = [];
-  const offHostRequests = [];
+  let pageErrors;
+  let offHostRequests;
 
   before(async () => {
     const manifestPath = path.join(MODEL_DIR, 'manifest.json');
@@ -64,21 +57,11 @@ describe('web demo against golden.json', { timeout: 180_000 }, () => {
     vocab = parseVocab(await readFile(path.join(MODEL_DIR, sidecar.vocab_file ?? 'vocab.tsv'), 'utf-8'));
     assert.equal(golden.model_sha256, sidecar.sha256,
       `golden.json was computed for ${golden.model_file}, but public/model/ holds ${sidecar.model_file}; copy the model golden.json was made with`);
-    assert.ok(existsSync(CHROMIUM_PATH), `no Chromium at ${CHROMIUM_PATH}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
 
     ({ server, url: baseUrl } = await startServer(0));
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+    browser = await launchChromium();
     // Everything, the LiteRT.js wasm included, must come from the local server.
-    await page.route('**/*', (route) => {
-      const { hostname, protocol } = new URL(route.request().url());
-      if (hostname === '127.0.0.1' || protocol === 'data:') {
-        return route.continue();
-      }
-      offHostRequests.push(route.request().url());
-      return route.abort();
-    });
+    ({ page, pageErrors, offHostRequests } = await localPage(browser));
     await page.goto(`${baseUrl}?model=demo`);
     await page.waitForSelector('#status[data-state="ready"], #status[data-state="error"]', { timeout: LOAD_TIMEOUT_MS });
     const errorText = await page.textContent('#error');

@@ -51,6 +51,32 @@ describe('copyModel', () => {
     assert.deepEqual(await readFile(path.join(destDir, 'student_fp16.tflite')), modelBytes);
   });
 
+  it('copies the on-device export beside the model and names it in manifest.json', async () => {
+    await writeSidecar('student_fp32');
+    const onDeviceBytes = Buffer.from('an on-device flatbuffer');
+    await writeFile(path.join(exportDir, 'student_fp32_on_device.tflite'), onDeviceBytes);
+    await writeFile(path.join(exportDir, 'student_fp32_on_device.json'), JSON.stringify({
+      model_file: 'student_fp32_on_device.tflite', sha256: sha256(onDeviceBytes), vocab_sha256: sha256(vocabBytes),
+    }));
+    await writeFile(path.join(exportDir, 'golden_on_device.json'), JSON.stringify({ model_sha256: sha256(onDeviceBytes) }));
+    await copyModel(exportDir, 'student_fp32', destDir);
+    const files = await readdir(destDir);
+    for (const name of ['student_fp32_on_device.tflite', 'student_fp32_on_device.json', 'golden_on_device.json']) {
+      assert.ok(files.includes(name), name);
+    }
+    assert.deepEqual(JSON.parse(await readFile(path.join(destDir, 'manifest.json'), 'utf-8')),
+      { sidecar: 'student_fp32.json', on_device_sidecar: 'student_fp32_on_device.json' });
+  });
+
+  it('refuses an on-device model that does not hash to its sidecar', async () => {
+    await writeSidecar('student_fp32');
+    await writeFile(path.join(exportDir, 'student_fp32_on_device.tflite'), Buffer.from('changed'));
+    await writeFile(path.join(exportDir, 'student_fp32_on_device.json'), JSON.stringify({
+      model_file: 'student_fp32_on_device.tflite', sha256: '0'.repeat(64), vocab_sha256: sha256(vocabBytes),
+    }));
+    await assert.rejects(copyModel(exportDir, 'student_fp32', destDir), /student_fp32_on_device\.tflite does not hash/);
+  });
+
   it('takes a role-qualified name as is', async () => {
     await writeSidecar('teacher_fp32');
     await copyModel(exportDir, 'teacher_fp32', destDir);

@@ -5,15 +5,20 @@ import androidx.lifecycle.AndroidViewModel
 import androidx.lifecycle.viewModelScope
 import dev.odrec.logic.ArtifactFormatException
 import dev.odrec.logic.ArtifactMismatchException
+import dev.odrec.logic.FileStateStore
 import dev.odrec.logic.HistoryBuffer
 import dev.odrec.logic.HistoryEncoding
 import dev.odrec.logic.NextItemRecommender
+import dev.odrec.logic.OnDevicePersonaliser
 import dev.odrec.logic.ParityCheck
+import dev.odrec.logic.PersonalStateException
 import dev.odrec.logic.RankedItem
 import dev.odrec.logic.SeenItemsPolicy
 import dev.odrec.logic.Units
 import dev.odrec.logic.Vocab
 import dev.odrec.logic.VocabFormatException
+import java.io.File
+import java.io.IOException
 import java.util.Locale
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
@@ -50,6 +55,10 @@ data class DemoUiState(
     val lastLatencyText: String? = null,
     val parity: String? = null,
     val inferenceError: String? = null,
+    /** The APK carries an on-device export: the app can learn from taps. */
+    val personalAvailable: Boolean = false,
+    val personalise: Boolean = false,
+    val personalStatus: String? = null,
 )
 
 sealed interface DemoState {
@@ -80,6 +89,11 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
     private var recommender: NextItemRecommender? = null
     private var keepSeen = false
 
+    // On-device learning, when the APK carries an on-device export: state in the app's private files only.
+    private var personaliser: OnDevicePersonaliser? = null
+    private var personalRecommender: NextItemRecommender? = null
+    private var personalise = false
+
     init {
         viewModelScope.launch(modelDispatcher) { load() }
     }
@@ -92,7 +106,33 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
     fun onItemTapped(internalId: Int) {
         viewModelScope.launch(modelDispatcher) {
             val buffer = history ?: return@launch
+            val before = buffer.items()
             buffer.add(internalId)
+            if (personalise) {
+                learn(before, internalId)
+            }
+            recompute()
+        }
+    }
+
+    fun onPersonaliseChange(on: Boolean) {
+        updateReady { it.copy(personalise = on) }
+        viewModelScope.launch(modelDispatcher) {
+            personalise = on
+            recompute()
+        }
+    }
+
+    fun onResetPersonalisation() {
+        viewModelScope.launch(modelDispatcher) {
+            val engine = personaliser ?: return@launch
+            val status = try {
+                engine.reset()
+                "Personalisation reset: the shipped model ranks again, and nothing is saved."
+            } catch (error: IOException) {
+                "The saved state could not be deleted: ${error.message}"
+            }
+            updateReady { it.copy(personalStatus = status) }
             recompute()
         }
     }
@@ -150,13 +190,52 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
         mutableState.value = DemoState.Ready(DemoUiState(model = info, catalogue = search(loaded.vocab, "")))
         val parity = checkGoldenParity(loaded, engine)
         updateReady { it.copy(parity = parity) }
+        loaded.onDevice?.let { onDevice -> startPersonalisation(loaded, onDevice) }
+    }
+
+    /** Runs on modelDispatcher: the on-device export and the state saved in the app's files, if it is valid. */
+    private fun startPersonalisation(loaded: ModelAssets, onDevice: OnDeviceAssets) {
+        val store = FileStateStore(File(getApplication<Application>().filesDir, PERSONAL_STATE_FILE))
+        val engine = OnDevicePersonaliser(onDevice.model, onDevice.sidecar, store)
+        personaliser = engine
+        personalRecommender = NextItemRecommender(loaded.vocab, onDevice.model, onDevice.sidecar.topK())
+        val status = try {
+            if (engine.restore()) {
+                "Personal state restored from this phone."
+            } else {
+                "Nothing learnt yet: switch on \"Learn from my taps\"."
+            }
+        } catch (error: PersonalStateException) {
+            "Saved personal state refused: ${error.message}"
+        } catch (error: IOException) {
+            "Saved personal state cannot be read (${error.message}); tap \"Reset personalisation\"."
+        }
+        updateReady { it.copy(personalAvailable = true, personalStatus = status) }
+    }
+
+    /** Runs on modelDispatcher: one train step for a tap, and the state saved. */
+    private fun learn(before: List<Int>, target: Int) {
+        val engine = personaliser ?: return
+        val status = try {
+            val loss = engine.learn(before, target) ?: return
+            String.format(
+                Locale.ROOT,
+                "Learnt from %d tap(s) (last loss %.3f); kept on this phone only.",
+                engine.steps(),
+                loss,
+            )
+        } catch (error: IOException) {
+            "The personal state could not be saved: ${error.message}"
+        }
+        updateReady { it.copy(personalStatus = status) }
     }
 
     /** Runs on modelDispatcher. */
     private fun recompute() {
         val vocab = assets?.vocab ?: return
         val buffer = history ?: return
-        val engine = recommender ?: return
+        val shipped = recommender ?: return
+        val engine = if (personalise) personalRecommender ?: shipped else shipped
         val historyItems = buffer.items().map { catalogueItem(vocab, it) }
         val policy = if (keepSeen) SeenItemsPolicy.KEEP_SEEN else SeenItemsPolicy.EXCLUDE_SEEN
         try {
@@ -226,6 +305,8 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
     }
 
     private companion object {
+        const val PERSONAL_STATE_FILE = "personal_state.json"
+
         fun catalogueItem(vocab: Vocab, internalId: Int) =
             CatalogueItem(internalId, vocab.originalId(internalId), vocab.displayName(internalId))
 

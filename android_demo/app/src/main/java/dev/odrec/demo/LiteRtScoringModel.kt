@@ -30,7 +30,8 @@ class LiteRtScoringModel(modelBytes: ByteArray, numThreads: Int = DEFAULT_THREAD
             rewind()
         }
 
-    private val interpreter = Interpreter(modelBuffer, Interpreter.Options().setNumThreads(numThreads))
+    // Internal: LiteRtTrainableModel runs the training signatures of an on-device export on this same interpreter.
+    internal val interpreter = Interpreter(modelBuffer, Interpreter.Options().setNumThreads(numThreads))
 
     // Read lazily, after ArtifactValidator has checked the shapes these rely on.
     private val topK: Int by lazy {

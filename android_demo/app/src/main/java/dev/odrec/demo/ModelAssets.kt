@@ -11,9 +11,13 @@ import java.io.FileNotFoundException
 /** An asset the app needs is not in the APK; the message names it and how to add it. */
 class MissingAssetException(message: String) : IllegalStateException(message)
 
+/** The on-device export bundled beside the model, verified like it: it learns from the user's taps. */
+class OnDeviceAssets(val sidecar: Sidecar, val model: LiteRtTrainableModel, val modelSizeBytes: Long)
+
 /**
  * The bundled export, verified: sidecar, vocab and a LiteRT model whose bytes, vocab and signatures agree with the
- * sidecar (docs/artifacts.md). [golden] is null when the APK carries no golden.json.
+ * sidecar (docs/artifacts.md). [golden] is null when the APK carries no golden.json, [onDevice] when it carries no
+ * `student_fp32_on_device.tflite` (then the app does not personalise).
  */
 class ModelAssets private constructor(
     val sidecar: Sidecar,
@@ -21,12 +25,17 @@ class ModelAssets private constructor(
     val model: LiteRtScoringModel,
     val modelSizeBytes: Long,
     val golden: GoldenFile?,
+    val onDevice: OnDeviceAssets?,
 ) : AutoCloseable {
 
-    override fun close() = model.close()
+    override fun close() {
+        model.close()
+        onDevice?.model?.close()
+    }
 
     companion object {
         const val GOLDEN_FILE = "golden.json"
+        const val ON_DEVICE_SIDECAR = "student_fp32_on_device.json"
         private val SIDECAR_NAME = Regex("""student_[a-z0-9_]+\.json""")
 
         /**
@@ -59,7 +68,30 @@ class ModelAssets private constructor(
                 } else {
                     null
                 }
-                return ModelAssets(sidecar, vocab, model, modelBytes.size.toLong(), golden)
+                val onDevice =
+                    if (assets.hasRootFile(ON_DEVICE_SIDECAR)) loadOnDevice(assets, vocabBytes, vocab) else null
+                return ModelAssets(sidecar, vocab, model, modelBytes.size.toLong(), golden, onDevice)
+            } catch (error: Throwable) {
+                model.close()
+                throw error
+            }
+        }
+
+        /** The on-device export, checked like the model: hashes first, then its signatures. */
+        private fun loadOnDevice(assets: AssetManager, vocabBytes: ByteArray, vocab: Vocab): OnDeviceAssets {
+            val sidecar = Sidecar.parse(assets.readText(ON_DEVICE_SIDECAR), ON_DEVICE_SIDECAR)
+            val modelBytes = assets.readBytes(sidecar.modelFile())
+            val fileProblems = ArtifactValidator.fileProblems(sidecar, modelBytes, vocabBytes, vocab)
+            if (fileProblems.isNotEmpty()) {
+                throw ArtifactMismatchException(fileProblems)
+            }
+            val model = LiteRtTrainableModel(modelBytes, sidecar)
+            try {
+                val problems = ArtifactValidator.signatureProblems(sidecar, model.signatures())
+                if (problems.isNotEmpty()) {
+                    throw ArtifactMismatchException(problems)
+                }
+                return OnDeviceAssets(sidecar, model, modelBytes.size.toLong())
             } catch (error: Throwable) {
                 model.close()
                 throw error
@@ -67,7 +99,10 @@ class ModelAssets private constructor(
         }
 
         private fun findSidecar(assets: AssetManager): String {
-            val names = assets.list("").orEmpty().filter { SIDECAR_NAME.matches(it) }.sorted()
+            // The on-device export's sidecar sits beside the model's and is loaded on its own.
+            val names = assets.list("").orEmpty()
+                .filter { SIDECAR_NAME.matches(it) && it != ON_DEVICE_SIDECAR }
+                .sorted()
             return names.singleOrNull() ?: throw MissingAssetException(
                 if (names.isEmpty()) {
                     "no student_<variant>.json sidecar in the APK's assets"

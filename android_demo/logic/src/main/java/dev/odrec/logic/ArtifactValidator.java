@@ -91,7 +91,8 @@ public final class ArtifactValidator {
     List<String> problems = new ArrayList<>();
     int maxLen = sidecar.maxLen();
     int topK = sidecar.topK();
-    int scoreWidth = sidecar.nItems() + 1;
+    // Spare item slots of an on-device export are score columns too (docs/artifacts.md).
+    int scoreWidth = sidecar.nItems() + 1 + sidecar.spareItems();
     SignatureSpec recommend = signatures.get(Sidecar.RECOMMEND);
     if (recommend == null) {
       problems.add(who + " has no '" + Sidecar.RECOMMEND + "' signature (it has " + signatures.keySet() + ")");

@@ -31,6 +31,8 @@ public final class Sidecar {
   private final String vocabFile;
   private final String vocabSha256;
   private final Map<String, Double> metrics;
+  private final int spareItems;
+  private final Map<String, int[]> stateShapes;
 
   private Sidecar(JsonObject root, String what) {
     modelFile = Json.string(root, "model_file", what);
@@ -68,6 +70,21 @@ public final class Sidecar {
       }
     }
     metrics = Collections.unmodifiableMap(parsedMetrics);
+    Map<String, int[]> parsedState = new LinkedHashMap<>();
+    JsonElement onDevice = root.get("on_device");
+    if (onDevice == null) {
+      spareItems = 0;
+    } else {
+      String where = what + ": on_device";
+      if (!onDevice.isJsonObject()) {
+        throw new ArtifactFormatException(where + " must be a JSON object");
+      }
+      spareItems = Json.integer(onDevice.getAsJsonObject(), "spare_items", where);
+      for (Map.Entry<String, JsonElement> entry : Json.object(onDevice.getAsJsonObject(), "state", where).entrySet()) {
+        parsedState.put(entry.getKey(), Json.asIntArray(entry.getValue(), where + ".state." + entry.getKey()));
+      }
+    }
+    stateShapes = Collections.unmodifiableMap(parsedState);
   }
 
   private static Map<String, TensorSpec> shapes(JsonObject tensors, String where) {
@@ -76,6 +93,25 @@ public final class Sidecar {
       specs.put(entry.getKey(), new TensorSpec(Json.asIntArray(entry.getValue(), where + "." + entry.getKey()), null));
     }
     return specs;
+  }
+
+  /** Spare item slots of an on-device export ({@code on_device.spare_items}); 0 for a plain export. */
+  public int spareItems() {
+    return spareItems;
+  }
+
+  /** Whether this is an on-device export (it has an {@code on_device} block). */
+  public boolean isOnDevice() {
+    return spareItems > 0;
+  }
+
+  /** State tensor name to shape ({@code on_device.state}), in the sidecar's order; empty for a plain export. */
+  public Map<String, int[]> stateShapes() {
+    Map<String, int[]> copy = new LinkedHashMap<>();
+    for (Map.Entry<String, int[]> entry : stateShapes.entrySet()) {
+      copy.put(entry.getKey(), entry.getValue().clone());
+    }
+    return copy;
   }
 
   /**

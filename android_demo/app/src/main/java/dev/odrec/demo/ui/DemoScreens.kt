@@ -60,6 +60,8 @@ fun DemoApp(viewModel: DemoViewModel = viewModel()) {
                 onItemTapped = viewModel::onItemTapped,
                 onClearHistory = viewModel::onClearHistory,
                 onKeepSeenChange = viewModel::onKeepSeenChange,
+                onPersonaliseChange = viewModel::onPersonaliseChange,
+                onResetPersonalisation = viewModel::onResetPersonalisation,
                 modifier = modifier,
             )
         }
@@ -106,11 +108,16 @@ private fun DemoScreen(
     onItemTapped: (Int) -> Unit,
     onClearHistory: () -> Unit,
     onKeepSeenChange: (Boolean) -> Unit,
+    onPersonaliseChange: (Boolean) -> Unit,
+    onResetPersonalisation: () -> Unit,
     modifier: Modifier,
 ) {
     Column(modifier = modifier.padding(horizontal = 16.dp)) {
         ModelHeader(ui)
         SeenItemsControls(ui.keepSeen, onKeepSeenChange, onClearHistory, historyEmpty = ui.history.isEmpty())
+        if (ui.personalAvailable) {
+            PersonalControls(ui, onPersonaliseChange, onResetPersonalisation)
+        }
         OutlinedTextField(
             value = ui.query,
             onValueChange = onQueryChange,
@@ -192,6 +199,25 @@ private fun SeenItemsControls(
         }
     }
     Text(stringResource(R.string.keep_seen_hint), style = MaterialTheme.typography.bodySmall)
+}
+
+/** On-device learning: a switch, a reset button and what happened to the saved state. */
+@Composable
+private fun PersonalControls(
+    ui: DemoUiState,
+    onPersonaliseChange: (Boolean) -> Unit,
+    onResetPersonalisation: () -> Unit,
+) {
+    Row(verticalAlignment = Alignment.CenterVertically, modifier = Modifier.fillMaxWidth()) {
+        Switch(checked = ui.personalise, onCheckedChange = onPersonaliseChange)
+        Spacer(Modifier.width(8.dp))
+        Text(stringResource(R.string.personalise), modifier = Modifier.weight(1f))
+        TextButton(onClick = onResetPersonalisation) {
+            Text(stringResource(R.string.reset_personalisation))
+        }
+    }
+    Text(stringResource(R.string.personalise_hint), style = MaterialTheme.typography.bodySmall)
+    ui.personalStatus?.let { Text(it, style = MaterialTheme.typography.bodySmall) }
 }
 
 @Composable
