@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from runtime.item_update import ItemUpdateError, encode_item_update
@@ -20,6 +20,7 @@ from runtime.sidecar import VOCAB_FILE, ArtifactError
 from tests.conftest import REPO
 from tests.runtime.cli_files import (
     CliResult,
+    Damage,
     assert_one_line_outcome,
     damaged_copy,
     damages,
@@ -184,8 +185,11 @@ STATE_FILE, UPDATE_FILE = "state.json", "items.odri"
 
 
 @pytest.fixture(scope="module")
-def personal_inputs(on_device_model, tmp_path_factory) -> tuple[Path, list[str], CliResult]:
-    """An on-device export beside a saved state and a catalogue update; the CLI's arguments; its result."""
+def personal_inputs(
+    on_device_model, tmp_path_factory
+) -> tuple[Path, list[str], CliResult, CliResult]:
+    """An on-device export beside a saved state and a catalogue update; the CLI's arguments; its result, and
+    its result without the state file (a first run: documented to start from the shipped model)."""
     path, row = on_device_model
     folder = tmp_path_factory.mktemp("personal") / "export"
     shutil.copytree(path.parent, folder)
@@ -199,7 +203,8 @@ def personal_inputs(on_device_model, tmp_path_factory) -> tuple[Path, list[str],
     arguments.append(f"--items_update={folder / UPDATE_FILE}")
     first = run_cli("runtime.personalise", *arguments)
     assert first.returncode == 0 and (folder / STATE_FILE).is_file(), first.stderr
-    return folder, arguments, _run_on_a_copy(folder, arguments, {})
+    fresh = _run_on_a_copy(folder, arguments, {STATE_FILE: Damage("missing")})
+    return folder, arguments, _run_on_a_copy(folder, arguments, {}), fresh
 
 
 def _run_on_a_copy(intact: Path, arguments: list[str], damaged: dict) -> CliResult:
@@ -218,13 +223,17 @@ PERSONAL_FILES = ("model", "sidecar", "vocab", "state", "update")
 
 @settings(max_examples=40, deadline=None)
 @given(damaged=st.dictionaries(st.sampled_from(PERSONAL_FILES), damages(), min_size=1, max_size=2))
+@example(damaged={"state": Damage("missing")})  # a first run: drawn once when it was not yet expected
 def test_fuzz_damaged_files_of_personalise_end_in_the_intact_answer_or_one_error_line(
     on_device_model, personal_inputs, damaged
 ) -> None:
     """As tests/runtime/test_cli_file_fuzz.py for the other CLIs: the model, sidecar, vocab, state file or
     catalogue update damaged; exit 0 with the intact answer, or one `error:` line naming the damaged file."""
-    intact, arguments, intact_result = personal_inputs
-    assert intact_result.returncode == 0, intact_result.stderr
+    intact, arguments, intact_result, fresh_result = personal_inputs
+    assert intact_result.returncode == 0 and fresh_result.returncode == 0, intact_result.stderr
+    # A missing state file is a first run, not damage: the answer is then the fresh one.
+    state_missing = "state" in damaged and damaged["state"].kind == "missing"
+    expected = fresh_result.stdout if state_missing else intact_result.stdout
     model_file = on_device_model[0].name
     names = dict(
         zip(
@@ -236,4 +245,4 @@ def test_fuzz_damaged_files_of_personalise_end_in_the_intact_answer_or_one_error
     damaged = {names[role]: damage for role, damage in damaged.items()}
     result = _run_on_a_copy(intact, arguments, damaged)
     culprit = next(iter(damaged)) if len(damaged) == 1 else None
-    assert_one_line_outcome(result, intact_result.stdout, culprit)
+    assert_one_line_outcome(result, expected, culprit)
