@@ -150,8 +150,9 @@ class RepeatExplore(HistorySlotLayer):
     def call(self, scores: tf.Tensor, queries: tf.Tensor, histories: tf.Tensor) -> tf.Tensor:
         """log p [rows, columns] from dot scores [rows, columns] (column 0, padding, is never ranked).
 
-        Masks are multiplications and `where`s on finite values: no -1e9 enters a tensor that full integer
-        quantization would have to cover.
+        The explore side masks by multiplication (no large constant in its tensors); the repeat side still
+        masks padding slots with -1e4 ([rows, L] tensors), which full integer quantization would have to
+        cover. Only fp32 export parity is tested (tests/convert/test_export.py); full_int8 here is unmeasured.
         """
         histories = tf.cast(histories, tf.int32)
         same_item = tf.equal(histories[:, :, None], histories[:, None, :])
