@@ -129,13 +129,21 @@ def save_export_module(
 ) -> Path:
     """Writes the SavedModel with the `recommend` and `score` signatures; returns its folder.
 
+    The SavedModel holds the two signatures and the variables they read, not the Keras model: saved through a
+    module that tracks the model, TensorFlow also traced and wrote every layer's own functions, which made
+    saving about 2.5x and converting about 1.5-2x slower, for a byte-identical flatbuffer (the main job's
+    teacher on a 1,000-line CSV: save 23 -> 9 s, convert 18 -> 9-13 s on a loaded 2-core machine).
+
     Raises:
         runtime.atomic.OutputWriteError: TensorFlow could not write it (e.g. the disk of `directory`, a
             temporary folder, is full).
     """
     module = ExportModule(model, top_k, padding_column)
+    signatures = module.signatures()
+    root = tf.Module()
+    root.model_variables = list(model.variables)  # what the signatures capture; saved beside them
     try:
-        tf.saved_model.save(module, str(directory), signatures=module.signatures())
+        tf.saved_model.save(root, str(directory), signatures=signatures)
     except tf.errors.OpError as error:
         raise tf_write_error(directory, error) from None
     return Path(directory)

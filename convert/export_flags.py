@@ -34,7 +34,7 @@ STUDENT_EPOCHS = 30
 LEARNING_RATE = 2e-3
 PATIENCE = 5
 # Flags whose default is read off the data when the user does not give them (name -> DataDefaults field).
-DATA_CHOSEN = ("max_len", "repeat_scores", "tt_rank", "tt_num_cores")
+DATA_CHOSEN = ("max_len", "repeat_scores", "tt_rank", "tt_num_cores", "batch_size")
 
 
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
@@ -157,7 +157,7 @@ def plan_from_flags(values: flags.FlagValues, dataset: SequenceDataset, settings
         "tt_num_cores": settings["tt_num_cores"],
     }
     student = dataclasses.replace(teacher, **table)
-    train = cli_flags.train_config_from_flags(values)
+    train = dataclasses.replace(cli_flags.train_config_from_flags(values), batch_size=settings["batch_size"])
     return TrainingPlan(
         teacher=teacher,
         student=student,
@@ -176,8 +176,9 @@ def job_from_flags(values: flags.FlagValues) -> tuple[JobResult, SequenceDataset
     if values.teacher:
         given = (Path(values.teacher), Path(values.student))
         return run_job(dataset, config, command_line(), given=given), dataset
-    defaults = data_defaults(dataset, values.top_k)
+    defaults = data_defaults(dataset, values.top_k, values["batch_size"].default)
     settings = chosen_settings(values, defaults)
+    config = dataclasses.replace(config, batch_size=settings["batch_size"])  # the QAT fine-tune's too
     reasons = zip(DATA_CHOSEN, _reasons(defaults), strict=True)
     for reason in dict.fromkeys(reason for name, reason in reasons if not values[name].present):
         print(f"chosen from the data: {reason}")
@@ -187,8 +188,8 @@ def job_from_flags(values: flags.FlagValues) -> tuple[JobResult, SequenceDataset
 
 def _reasons(defaults: DataDefaults) -> list[str]:
     """One reason per DATA_CHOSEN flag (tt_rank and tt_num_cores share theirs)."""
-    max_len, repeat, table = defaults.reasons()
-    return [max_len, repeat, table, table]
+    max_len, repeat, table, batch = defaults.reasons()
+    return [max_len, repeat, table, table, batch]
 
 
 def main_job(values: flags.FlagValues) -> None:

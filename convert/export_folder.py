@@ -73,6 +73,20 @@ def _examples(dataset: SequenceDataset, count: int) -> tuple[list[np.ndarray], n
     return list(dataset.test_prefixes[:limit]), dataset.test_targets[:limit]
 
 
+@dataclass(frozen=True)
+class ParityReference:
+    """What every variant of one Keras model is compared with: test histories and that model's own scores,
+    computed once per model rather than once per variant (each computation traced a new function)."""
+
+    histories: np.ndarray  # int32 [n, max_len]
+    scores: np.ndarray  # float32 [n, n_items + 1]
+
+    @classmethod
+    def of(cls, keras_model: SASRec, dataset: SequenceDataset, count: int) -> ParityReference:
+        histories = parity_histories(dataset.test_prefixes, keras_model.config.max_len, count)
+        return cls(histories, keras_scores(keras_model, histories))
+
+
 def export_variant(
     keras_model: SASRec,
     saved_model_dir: Path,
@@ -81,10 +95,12 @@ def export_variant(
     dataset: SequenceDataset,
     config: ExportConfig,
     params: int,
+    reference: ParityReference | None = None,
 ) -> dict:
     """Converts, writes, verifies, evaluates and times one variant; returns its report entry.
 
     `params` is the deployed model's weight count (a QAT model also holds quantizer state, not counted).
+    `reference`: the Keras model's parity scores, when already computed for another variant of it.
     """
     model_config = keras_model.config
     calibration = representative_histories(dataset.train_sequences, model_config.max_len, seed=config.seed)
@@ -107,9 +123,9 @@ def export_variant(
     evaluation = evaluate_model(
         recommender, prefixes, targets, head_mask, exclude_history=config.exclude_history
     )
-    histories = parity_histories(dataset.test_prefixes, model_config.max_len, config.parity_examples)
+    reference = reference or ParityReference.of(keras_model, dataset, config.parity_examples)
     parity = compare_scores(
-        keras_scores(keras_model, histories), litert_scores(recommender, histories), histories
+        reference.scores, litert_scores(recommender, reference.histories), reference.histories
     )
     latency = benchmark_in_fresh_process(path, config.bench_runs, config.bench_warmup)
     # `excludes_history` says what `recommend` does; `metrics_protocol` how `metrics` were ranked.
@@ -156,6 +172,7 @@ def export_role(
             f"{dataset.n_items}; pass the models trained on this dataset"
         )
     params = parameter_report(keras_model)["total"]
+    reference = ParityReference.of(keras_model, dataset, config.parity_examples)
     entries = []
     with tempfile.TemporaryDirectory(prefix=f"odrec_{role}_") as scratch:
         saved_models: dict[str, Path] = {}
@@ -178,7 +195,9 @@ def export_role(
                     directory = Path(scratch) / f"float_{column}"
                     saved_models[column] = save_export_module(keras_model, config.top_k, directory, column)
                 entries.append(
-                    export_variant(keras_model, saved_models[column], variant, role, dataset, config, params)
+                    export_variant(
+                        keras_model, saved_models[column], variant, role, dataset, config, params, reference
+                    )
                 )
     fp32 = next((entry for entry in entries if entry["variant"] == "fp32"), None)
     for entry in entries:
@@ -262,7 +281,7 @@ def write_export(
     report = {
         "dataset": dataset.name,
         "n_items": dataset.n_items,
-        "max_len": load_model(teacher_dir).config.max_len,
+        "max_len": read_model_config(teacher_dir).max_len,
         "top_k": config.top_k,
         "commit": git_commit(),
         "machine": machine_info(),

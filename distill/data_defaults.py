@@ -2,7 +2,7 @@
 
 The main job (`python convert/to_tflite.py --data FILE --format FMT`) uses these wherever the user gave no
 flag: the history length covers most training sequences, the repeat bonus is on when users come back to items
-they already picked, and the student's TT rank grows with the catalogue.
+they already picked, the student's TT rank grows with the catalogue, and a small file gets a smaller batch.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from distill.dataset import SequenceDataset
+from distill.pipeline import MIN_TRAINING_LENGTH
 
 # The history length covers this share of the training inputs (longer ones are truncated to their most recent
 # items), rounded up to a multiple of MAX_LEN_STEP and kept within MAX_LEN_BOUNDS.
@@ -27,6 +28,13 @@ REPEAT_SHARE_THRESHOLD = 0.05
 # cores from THREE_CORES_FROM items on, where two cores' factors (about sqrt(N) each) grow too long.
 TT_RANK_BOUNDS = (4, 32)
 THREE_CORES_FROM = 100_000
+# Batch size: the job's default unless an epoch would then have fewer than MIN_STEPS_PER_EPOCH steps; then
+# halved, down to BATCH_SIZE_FLOOR, until it has them. A 1,000-line CSV of 73 users trained one full-batch
+# step per epoch, each followed by a validation, a checkpoint and a model save; at 16 an epoch has 5 steps,
+# and the teacher reached a better validation score in as many epochs (test NDCG@10 0.417 -> 0.524). Data of
+# more than 384 training sequences keeps the default of 128.
+MIN_STEPS_PER_EPOCH = 4
+BATCH_SIZE_FLOOR = 16
 
 
 @dataclass(frozen=True)
@@ -37,8 +45,10 @@ class DataDefaults:
     repeat_scores: bool
     tt_rank: int
     tt_num_cores: int
+    batch_size: int
     length_quantile: float
     repeat_share: float
+    training_rows: int
 
     def reasons(self) -> list[str]:
         """One line per setting: what it is and why, for the log."""
@@ -48,6 +58,8 @@ class DataDefaults:
             f"repeat_scores {self.repeat_scores}: {self.repeat_share:.1%} of next items are already in the "
             f"history (threshold {REPEAT_SHARE_THRESHOLD:.0%})",
             f"tt_rank {self.tt_rank}, tt_num_cores {self.tt_num_cores}: from the catalogue size",
+            f"batch_size {self.batch_size}: {self.training_rows} training sequences, at least "
+            f"{MIN_STEPS_PER_EPOCH} steps per epoch",
         ]
 
 
@@ -83,16 +95,29 @@ def table_shape(n_items: int) -> tuple[int, int]:
     return rank, 3 if n_items >= THREE_CORES_FROM else 2
 
 
-def data_defaults(dataset: SequenceDataset, top_k: int) -> DataDefaults:
-    """The settings `dataset` suggests (see the module docstring); `top_k` bounds the history length."""
+def batch_size_for(training_rows: int, largest: int) -> int:
+    """`largest`, halved while an epoch of `training_rows` rows would have fewer than MIN_STEPS_PER_EPOCH
+    steps, never below BATCH_SIZE_FLOOR (nor above `largest`)."""
+    size = largest
+    while size // 2 >= BATCH_SIZE_FLOOR and math.ceil(training_rows / size) < MIN_STEPS_PER_EPOCH:
+        size //= 2
+    return size
+
+
+def data_defaults(dataset: SequenceDataset, top_k: int, batch_size: int = 128) -> DataDefaults:
+    """The settings `dataset` suggests (see the module docstring); `top_k` bounds the history length,
+    `batch_size` is the largest batch (the job's default)."""
     max_len, quantile = history_length(dataset.train_sequences, dataset.n_items, top_k)
     share = repeat_share(dataset.train_sequences)
     rank, cores = table_shape(dataset.n_items)
+    rows = sum(len(sequence) >= MIN_TRAINING_LENGTH for sequence in dataset.train_sequences)
     return DataDefaults(
         max_len=max_len,
         repeat_scores=share >= REPEAT_SHARE_THRESHOLD,
         tt_rank=rank,
         tt_num_cores=cores,
+        batch_size=batch_size_for(rows, batch_size),
         length_quantile=quantile,
         repeat_share=share,
+        training_rows=rows,
     )

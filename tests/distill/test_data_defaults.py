@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from distill.data_defaults import data_defaults, history_length, repeat_share, table_shape
+from distill.data_defaults import batch_size_for, data_defaults, history_length, repeat_share, table_shape
 from distill.dataset import leave_one_out
 
 
@@ -43,4 +43,24 @@ def test_repeat_bonus_follows_the_data():
     assert not data_defaults(leave_one_out("plain", no_repeats), top_k=5).repeat_scores
     chosen = data_defaults(leave_one_out("repeats", repeats), top_k=2)
     assert chosen.repeat_scores and chosen.repeat_share > 0.3
-    assert len(chosen.reasons()) == 3
+    assert len(chosen.reasons()) == 4
+
+
+@pytest.mark.parametrize(
+    "rows, expected",
+    # 73 rows: 128 -> 1 step, 64 -> 2, 32 -> 3, 16 -> 5 steps (>= 4); 385 rows already take 4 steps at 128.
+    [(73, 16), (10, 16), (130, 32), (384, 64), (385, 128), (2000, 128), (6040, 128)],
+)
+def test_small_data_gets_a_batch_with_at_least_four_steps_per_epoch(rows, expected):
+    assert batch_size_for(rows, largest=128) == expected
+    assert batch_size_for(rows, largest=8) == 8  # never above the given largest batch
+
+
+def test_batch_size_counts_the_sequences_the_pipeline_trains_on():
+    # 40 users of 6 items train on their first 4 (leave-one-out); 30 users of 2 items (fewer than 3) go wholly
+    # into training: 70 rows of 2 or more items.
+    users = {f"u{user}": [str(item) for item in range(user, user + 6)] for user in range(40)}
+    users.update({f"v{user}": ["1", "2"] for user in range(30)})
+    chosen = data_defaults(leave_one_out("small", users), top_k=2)
+    assert chosen.training_rows == 70 and chosen.batch_size == 16
+    assert "batch_size 16: 70 training sequences" in chosen.reasons()[3]
