@@ -33,7 +33,7 @@ lint: venv
 test: lint test-python test-jvm test-web
 
 test-python: venv
-	$(PY) -m pytest --require-all-run -n auto --dist loadfile
+	$(PY) -m pytest --require-all-run -n auto --dist loadfile --durations=25
 
 # The long checks alone (clusters, SIGKILL-and-resume, the tflite-runtime virtualenv); `make test` runs them too.
 test-slow: venv
