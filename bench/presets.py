@@ -47,8 +47,8 @@ TEACHERS = {
 # run of its own says otherwise; the baselines stage reads its max_len (50) only.
 TEACHERS["retailrocket"] = TEACHERS["tmall"]
 
-# Teacher ablations (`bench.run --stage teacher-ablation`): overrides of the dataset's preset backbone, each
-# trained with the preset's schedule and stopping rule beside the preset teacher.
+# Teacher ablations (`bench.run --stage teacher-ablation`): overrides of the dataset's preset backbone (and,
+# under "train", of its TrainConfig), each trained beside the preset teacher.
 TEACHER_VARIANTS = {
     # Repeat and explore as two distributions under a learnt gate (model.repeat.RepeatExplore), sampled and
     # full softmax on the explore side.
@@ -56,6 +56,9 @@ TEACHER_VARIANTS = {
     "teacher-explore-full": {"explore_path": True, "loss": "full"},
     # Without any repeat scoring: what the repeat side adds.
     "teacher-plain": {"repeat_scores": False, "explore_path": False},
+    # The explore path, stopped on validation NDCG@10 over all targets plus that of the new-item targets with
+    # the history excluded (TrainConfig.monitor): the first alone levels off while the second still rises.
+    "teacher-explore-stop-new": {"explore_path": True, "train": {"monitor": "all+new"}},
 }
 
 # Datasets evaluated with the "exclude seen" protocol (items already in the history are not ranked; model

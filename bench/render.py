@@ -135,6 +135,10 @@ def teacher_ablation_section(result: dict) -> list[str]:
     for entry in result["models"]:
         overrides = {
             key: value for key, value in entry.get("config", {}).items() if result["config"].get(key) != value
+        } | {
+            f"train.{key}": value
+            for key, value in entry.get("train_config", {}).items()
+            if result["train_config"].get(key, value) != value
         }
         lines.append(
             f"- {entry['name']}: epochs run {entry.get('epochs')}, best epoch {entry.get('best_epoch')}; "

@@ -100,18 +100,27 @@ def run_teacher_ablation(
         metrics = json.loads(preset_metrics.read_text())
         entries.append(next(entry for entry in metrics["models"] if entry["role"] == "teacher"))
     for variant in variants:
-        variant_config = dataclasses.replace(config, **TEACHER_VARIANTS[variant])
+        overrides = dict(TEACHER_VARIANTS[variant])
+        variant_train_config = dataclasses.replace(train_config, **overrides.pop("train", {}))
+        variant_config = dataclasses.replace(config, **overrides)
         metrics = train_teacher(
             dataset,
             variant_config,
-            train_config,
+            variant_train_config,
             runs_dir / name / variant,
             exclude_history=exclude_history,
             with_baselines=False,
             overwrite=overwrite,
         )
         entry = next(entry for entry in metrics["models"] if entry["role"] == "teacher")
-        entries.append({**entry, "name": variant, "config": variant_config.to_dict()})
+        entries.append(
+            {
+                **entry,
+                "name": variant,
+                "config": variant_config.to_dict(),
+                "train_config": variant_train_config.to_dict(),
+            }
+        )
     result = provenance(dataset, config.to_dict(), train_config.to_dict(), exclude_history)
     result["models"] = entries
     return result

@@ -15,7 +15,7 @@ from distill.distiller import DistillConfig
 from distill.item_order import ITEM_ORDERS
 from distill.registry import DATASETS, FORMATS, load_dataset
 from distill.run_folder import RunFolderError, default_out_dir
-from distill.training import STRATEGIES, TrainConfig, TrainingDivergedError
+from distill.training import MONITORS, STRATEGIES, TrainConfig, TrainingDivergedError
 from model.sasrec import LOSSES, NEGATIVE_SAMPLERS, READOUTS, SASRecConfig
 
 # numpy seeds are unsigned 32-bit integers; a seed outside them failed deep inside numpy.
@@ -145,6 +145,14 @@ def define_training_flags(
         message="--lr_decay_factor must be a number in (0, 1)",
         flag_values=flag_values,
     )
+    flags.DEFINE_enum(
+        "monitor",
+        "all",
+        list(MONITORS),
+        "What early stopping follows: validation NDCG@10 over all targets, or that plus NDCG@10 of the "
+        "new-item targets with the history excluded (all+new; for data whose targets often repeat).",
+        **into,
+    )
     flags.DEFINE_bool(
         "exclude_history", False, "Evaluation: drop items already in the history from the ranking.", **into
     )
@@ -218,6 +226,7 @@ def train_config_from_flags(values: flags.FlagValues) -> TrainConfig:
         strategy=values.strategy,
         lr_decay_patience=values.lr_decay_patience,
         lr_decay_factor=values.lr_decay_factor,
+        monitor=values.monitor,
     )
 
 

@@ -160,9 +160,15 @@ def test_teacher_ablation_trains_each_variant_beside_the_preset_teacher(tmp_path
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(run.TEACHERS, "synthetic", ({**backbone, "repeat_scores": True}, train_config))
         run.run_teacher("synthetic", tmp_path, None)
-        result = run.run_teacher_ablation("synthetic", tmp_path, None, ["teacher-explore"])
-    teacher, explore = result["models"]
+        result = run.run_teacher_ablation(
+            "synthetic", tmp_path, None, ["teacher-explore", "teacher-explore-stop-new"]
+        )
+    teacher, explore, stop_new = result["models"]
     assert (teacher["name"], explore["name"]) == ("teacher", "teacher-explore")
+    # A variant's "train" overrides reach its TrainConfig (recorded in its run folder) and nothing else.
+    assert stop_new["train_config"]["monitor"] == "all+new" and explore["train_config"]["monitor"] == "all"
+    saved_run = json.loads((tmp_path / "synthetic" / "teacher-explore-stop-new" / "run.json").read_text())
+    assert saved_run["config"]["train"]["monitor"] == "all+new"
     assert explore["config"]["explore_path"] and not result["config"]["explore_path"]
     saved = tmp_path / "synthetic" / "teacher-explore" / "config.json"
     assert json.loads(saved.read_text())["explore_path"]
@@ -170,6 +176,7 @@ def test_teacher_ablation_trains_each_variant_beside_the_preset_teacher(tmp_path
         assert {"metrics_repeat", "metrics_new", "metrics_new_excluded", "curve"} <= set(entry)
     text = "\n".join(teacher_ablation_section(result))
     assert '`{"explore_path": true}`' in text and "teacher-explore" in text
+    assert '`{"explore_path": true, "train.monitor": "all+new"}`' in text
 
 
 def test_a_runs_folder_of_an_older_version_is_refused_until_overwrite(tmp_path):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from distill.pipeline import training_dataset
-from distill.training import STATE_FILE, TrainConfig, TrainingDivergedError, fit
+from distill.training import MONITORS, STATE_FILE, TrainConfig, TrainingDivergedError, fit, monitored_score
 from model.keras_setup import keras, tf
 from model.sasrec import SASRec
 from tests.conftest import tiny_sasrec_config
@@ -86,6 +86,31 @@ def test_early_stopping_after_patience_epochs_without_improvement(
     assert state["best"] == pytest.approx(max(scores[:stopped_after]))
     assert validation.saves == saves
     assert json.loads((tmp_path / STATE_FILE).read_text())["best_epoch"] == best_epoch
+
+
+def test_all_plus_new_monitor_picks_the_epoch_where_new_item_targets_rank_best(tmp_path):
+    """Overall NDCG@10 levels off while new-item NDCG@10 (history excluded) still rises: "all" keeps epoch 1,
+    "all+new" follows the sum and keeps the third epoch as the best."""
+    overall, new_items = [0.30, 0.30, 0.30, 0.29, 0.29], [0.01, 0.02, 0.04, 0.01, 0.01]
+    reports = [
+        {"metrics": {"NDCG@10": a, "HR@10": a}, "metrics_new_excluded": {"NDCG@10": b}}
+        for a, b in zip(overall, new_items, strict=True)
+    ]
+    best_epochs = {}
+    for monitor in MONITORS:
+        validate = iter(reports).__next__
+        config = TrainConfig(epochs=5, patience=2, monitor=monitor)
+        state = fit(linear_model(), linear_data(), validate, lambda: None, tmp_path / monitor, config)
+        best_epochs[monitor] = state["best_epoch"]
+        assert [entry["val_NDCG@10"] for entry in state["history"]] == overall[: len(state["history"])]
+    assert best_epochs == {"all": 1, "all+new": 3}
+    assert state["best"] == pytest.approx(0.34) and state["history"][2]["val_score"] == pytest.approx(0.34)
+
+
+def test_monitored_score_without_new_item_targets_is_the_overall_score():
+    assert monitored_score({"metrics": {"NDCG@10": 0.2}, "metrics_new_excluded": {}}, "all+new") == 0.2
+    with pytest.raises(ValueError, match="monitor='new'.*all\\+new"):
+        TrainConfig(monitor="new")
 
 
 def test_resume_continues_from_the_saved_epoch(tmp_path):
