@@ -76,7 +76,11 @@ def quantization_aware_student(
     teacher = load_model(teacher_dir) if vocab is None else load_model_in_vocab(teacher_dir, vocab)
     hot_items = head_item_mask(train_sequences, student.config.n_items)
     distiller = Distiller(teacher, student, hot_items, distill_config or DistillConfig())
-    distiller.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    optimizer = keras.optimizers.Adam(learning_rate)
+    # Slots now rather than in the first step, which would make tf.function trace the step twice
+    # (`distill.training.make_optimizer`).
+    optimizer.build(distiller.trained_variables())
+    distiller.compile(optimizer=optimizer)
     if epochs > 0:
         distiller.fit(
             training_dataset(train_sequences, student.config.max_len, batch_size, seed), epochs=epochs

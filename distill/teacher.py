@@ -214,7 +214,7 @@ def _train_teacher(
         model = SASRec(config)
         model.build_for_inference()
         model.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
-        model.compile(optimizer=make_optimizer(train_config))
+        model.compile(optimizer=make_optimizer(train_config, model.trainable_variables))
     write_dir.mkdir(parents=True, exist_ok=True)
     write_vocab(write_dir / "vocab.tsv", dataset.vocab)
     start = time.time()
