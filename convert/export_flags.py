@@ -15,7 +15,7 @@ from absl import flags
 from convert.default_run import JobResult, TrainingPlan, run_job, synthetic_dataset
 from convert.export_folder import ON_DEVICE_FILE, ExportConfig
 from convert.on_device import OnDeviceConfig
-from convert.quantize import VARIANTS
+from convert.quantize import VARIANTS, variants_for_data
 from convert.summary import summary_text
 from distill import cli_flags
 from distill.data_defaults import DataDefaults, data_defaults
@@ -173,17 +173,31 @@ def job_from_flags(values: flags.FlagValues) -> tuple[JobResult, SequenceDataset
         raise ValueError("pass both --teacher and --student (existing folders), or neither (train both)")
     dataset = dataset_from_flags(values)
     config = export_config_from_flags(values, dataset)
+    defaults = data_defaults(dataset, values.top_k, values["batch_size"].default)
     if values.teacher:
         given = (Path(values.teacher), Path(values.student))
+        config = variants_from_data(values, config, defaults.training_rows)
         return run_job(dataset, config, command_line(), given=given), dataset
-    defaults = data_defaults(dataset, values.top_k, values["batch_size"].default)
     settings = chosen_settings(values, defaults)
     config = dataclasses.replace(config, batch_size=settings["batch_size"])  # the QAT fine-tune's too
     reasons = zip(DATA_CHOSEN, _reasons(defaults), strict=True)
     for reason in dict.fromkeys(reason for name, reason in reasons if not values[name].present):
         print(f"chosen from the data: {reason}")
+    config = variants_from_data(values, config, defaults.training_rows)
     plan = plan_from_flags(values, dataset, settings)
     return run_job(dataset, config, command_line(), plan=plan, overwrite=values.overwrite), dataset
+
+
+def variants_from_data(values: flags.FlagValues, config: ExportConfig, training_rows: int) -> ExportConfig:
+    """`config` with the variants the data suggests (`convert.quantize.variants_for_data`) when the user gave
+    neither --variants nor --qat_epochs; prints and records why a variant was left out."""
+    if values["variants"].present or values["qat_epochs"].present:
+        return config
+    variants, reason = variants_for_data(config.variants, training_rows, config.batch_size, config.qat_epochs)
+    if reason is None:
+        return config
+    print(f"chosen from the data: {reason}")
+    return dataclasses.replace(config, variants=variants, variants_note=reason)
 
 
 def _reasons(defaults: DataDefaults) -> list[str]:

@@ -66,6 +66,7 @@ class ExportConfig:
     seed: int = 0
     exclude_history: bool = False
     on_device: OnDeviceConfig | None = None  # --on_device_training: also write ON_DEVICE_FILE
+    variants_note: str = ""  # why a default variant was left out for this data (report and summary say it)
 
 
 def _examples(dataset: SequenceDataset, count: int) -> tuple[list[np.ndarray], np.ndarray]:
@@ -292,6 +293,8 @@ def write_export(
         "models": models,
         "baselines": baselines,
     }
+    if config.variants_note:
+        report["variants_note"] = config.variants_note
     write_report(report, staged.out)
     return report
 

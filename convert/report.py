@@ -79,6 +79,8 @@ def _markdown(report: dict) -> str:
             f" | {entry['parity']['top10_agreement']:.3f} | {entry['latency_ms']['p50']:.3f}"
             f" | {entry['latency_ms']['p95']:.3f} | {'; '.join(entry['flags']) or '-'} |"
         )
+    if "variants_note" in report:
+        lines += ["", f"Variants chosen from the data: {report['variants_note']}."]
     lines += _baseline_table(report.get("baselines", []))
     lines += ["", "![size vs NDCG@10](size_vs_ndcg.png)", "", "![latency](latency.png)", ""]
     notes = [note for entry in report["models"] for note in entry.get("notes", [])]

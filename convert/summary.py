@@ -79,6 +79,7 @@ def summary_text(
         f"Done in {seconds:.0f} s: {dataset.name}, {dataset.n_items:,} items, "
         f"{len(report['models'])} models exported.",
         *("  " + line for line in headline(report)),
+        *([f"  {report['variants_note']}"] if report.get("variants_note") else []),
         "",
         "Files:",
         f"  models   {folder}/ {models} (each with its .json sidecar)",

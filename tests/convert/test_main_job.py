@@ -16,6 +16,8 @@ import pytest
 from absl import flags
 
 from convert import export_flags
+from convert.export_folder import ExportConfig
+from convert.quantize import VARIANTS
 from distill.synthetic import generate_synthetic
 from distill.teacher import BASELINES
 
@@ -129,3 +131,21 @@ def test_every_format_runs_the_main_job(fmt, tmp_path):
     check_export(tmp_path / "x", result.report)
     assert result.report["max_len"] <= dataset.n_items - 5
     assert (tmp_path / "x" / "models" / "student" / "config.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ([], VARIANTS[:-1]),  # 73 sequences in batches of 16: a QAT fine-tune of 5 steps
+        (["--variants=fp32,qat_int8"], ("fp32", "qat_int8")),
+        (["--qat_epochs=1"], VARIANTS),
+    ],
+)
+def test_the_variants_come_from_the_data_unless_the_user_names_them(given, expected, tmp_path):
+    values = flags.FlagValues()
+    export_flags.define_flags(values)
+    values(["prog", *given])
+    config = ExportConfig(out=tmp_path, variants=tuple(values.variants), batch_size=16)
+    chosen = export_flags.variants_from_data(values, config, training_rows=73)
+    assert chosen.variants == expected
+    assert ("5 steps" in chosen.variants_note) == (not given)

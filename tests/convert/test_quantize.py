@@ -12,6 +12,7 @@ from convert.quantize import (
     convert_variant,
     padding_column,
     representative_histories,
+    variants_for_data,
     variants_for_role,
 )
 from model.keras_setup import keras
@@ -53,6 +54,16 @@ def test_variants_per_role():
     assert variants_for_role("teacher", ["dynamic_int8", "fp32"]) == ["fp32", "dynamic_int8"]
     with pytest.raises(ValueError, match="int4"):
         variants_for_role("student", ["int4"])
+
+
+def test_qat_is_left_out_when_its_fine_tune_would_be_a_handful_of_steps():
+    # README's CSV: 73 sequences in batches of 16 is 5 steps; the default synthetic run: 2,000 in 128 is 16.
+    variants, reason = variants_for_data(VARIANTS, training_rows=73, batch_size=16, qat_epochs=1)
+    assert variants == ("fp32", "fp16", "dynamic_int8", "full_int8")
+    assert "qat_int8 left out" in reason and "5 steps" in reason and "--variants" in reason
+    assert variants_for_data(VARIANTS, training_rows=73, batch_size=16, qat_epochs=2) == (VARIANTS, None)
+    assert variants_for_data(VARIANTS, training_rows=2000, batch_size=128, qat_epochs=1) == (VARIANTS, None)
+    assert variants_for_data(("fp32",), training_rows=73, batch_size=16, qat_epochs=1) == (("fp32",), None)
 
 
 def test_calibration_histories_are_prefixes_of_training_sequences():
