@@ -33,6 +33,10 @@ TEACHER_EPOCHS = 80
 STUDENT_EPOCHS = 30
 LEARNING_RATE = 2e-3
 PATIENCE = 5
+# Writing a checkpoint and the best model takes about 0.2 s of CPU; an epoch of README's 1,000-line CSV about
+# as much, so the job writes when that is at most a tenth of the training time since the last write (every
+# epoch of multi-second epochs; `distill.training.ValidationCheckpoint`).
+CHECKPOINT_SHARE = 0.1
 # Flags whose default is read off the data when the user does not give them (name -> DataDefaults field).
 DATA_CHOSEN = ("max_len", "repeat_scores", "tt_rank", "tt_num_cores", "batch_size")
 
@@ -157,7 +161,11 @@ def plan_from_flags(values: flags.FlagValues, dataset: SequenceDataset, settings
         "tt_num_cores": settings["tt_num_cores"],
     }
     student = dataclasses.replace(teacher, **table)
-    train = dataclasses.replace(cli_flags.train_config_from_flags(values), batch_size=settings["batch_size"])
+    train = dataclasses.replace(
+        cli_flags.train_config_from_flags(values),
+        batch_size=settings["batch_size"],
+        checkpoint_share=0.0 if values.strategy == "multi_worker" else CHECKPOINT_SHARE,
+    )
     return TrainingPlan(
         teacher=teacher,
         student=student,
@@ -189,15 +197,25 @@ def job_from_flags(values: flags.FlagValues) -> tuple[JobResult, SequenceDataset
 
 
 def variants_from_data(values: flags.FlagValues, config: ExportConfig, training_rows: int) -> ExportConfig:
-    """`config` with the variants the data suggests (`convert.quantize.variants_for_data`) when the user gave
-    neither --variants nor --qat_epochs; prints and records why a variant was left out."""
-    if values["variants"].present or values["qat_epochs"].present:
+    """`config` with the variants the data suggests (`convert.quantize.variants_for_data`) unless the user
+    gave --variants; prints and records why a variant was left out."""
+    if values["variants"].present:
         return config
-    variants, reason = variants_for_data(config.variants, training_rows, config.batch_size, config.qat_epochs)
-    if reason is None:
+    choice = variants_for_data(
+        config.variants,
+        training_rows,
+        config.batch_size,
+        config.qat_epochs,
+        keep_qat=values["qat_epochs"].present,
+    )
+    if not choice.reasons:
         return config
-    print(f"chosen from the data: {reason}")
-    return dataclasses.replace(config, variants=variants, variants_note=reason)
+    for reason in choice.reasons:
+        print(f"chosen from the data: {reason}")
+    note = "; ".join(choice.reasons) + "; --variants names the variants to export"
+    return dataclasses.replace(
+        config, variants=choice.student, teacher_variants=choice.teacher, variants_note=note
+    )
 
 
 def _reasons(defaults: DataDefaults) -> list[str]:

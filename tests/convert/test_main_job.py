@@ -134,18 +134,20 @@ def test_every_format_runs_the_main_job(fmt, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("given", "expected"),
+    ("given", "student", "teacher"),
     [
-        ([], VARIANTS[:-1]),  # 73 sequences in batches of 16: a QAT fine-tune of 5 steps
-        (["--variants=fp32,qat_int8"], ("fp32", "qat_int8")),
-        (["--qat_epochs=1"], VARIANTS),
+        ([], VARIANTS[:-1], ("fp32", "dynamic_int8")),  # 73 sequences in batches of 16: QAT of 5 steps
+        (["--qat_epochs=1"], VARIANTS, ("fp32", "dynamic_int8")),
+        (["--variants=fp32,qat_int8"], ("fp32", "qat_int8"), None),
     ],
 )
-def test_the_variants_come_from_the_data_unless_the_user_names_them(given, expected, tmp_path):
+def test_the_variants_come_from_the_data_unless_the_user_names_them(given, student, teacher, tmp_path):
     values = flags.FlagValues()
     export_flags.define_flags(values)
     values(["prog", *given])
     config = ExportConfig(out=tmp_path, variants=tuple(values.variants), batch_size=16)
     chosen = export_flags.variants_from_data(values, config, training_rows=73)
-    assert chosen.variants == expected
+    assert (chosen.variants, chosen.teacher_variants) == (student, teacher)
     assert ("5 steps" in chosen.variants_note) == (not given)
+    assert ("teacher fp16 and full_int8 left out" in chosen.variants_note) == (teacher is not None)
+    assert chosen.role_variants("teacher") == list(teacher or ("fp32",))  # qat_int8 is the student's only
