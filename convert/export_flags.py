@@ -211,10 +211,9 @@ def variants_from_data(values: flags.FlagValues, config: ExportConfig, training_
     if not choice.reasons:
         return config
     for reason in choice.reasons:
-        print(f"chosen from the data: {reason}")
-    note = "; ".join(choice.reasons) + "; --variants names the variants to export"
+        print(f"chosen from the data: left out {reason}")
     return dataclasses.replace(
-        config, variants=choice.student, teacher_variants=choice.teacher, variants_note=note
+        config, variants=choice.student, teacher_variants=choice.teacher, variants_left_out=choice.reasons
     )
 
 

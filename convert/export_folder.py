@@ -67,7 +67,8 @@ class ExportConfig:
     exclude_history: bool = False
     on_device: OnDeviceConfig | None = None  # --on_device_training: also write ON_DEVICE_FILE
     teacher_variants: tuple[str, ...] | None = None  # None: the same as `variants`
-    variants_note: str = ""  # why a default variant was left out for this data (report and summary say it)
+    # Default variants left out for this data, "what: why" each (`convert.quantize.variants_for_data`).
+    variants_left_out: tuple[str, ...] = ()
 
     def role_variants(self, role: str) -> list[str]:
         """The variants exported for `role` ("teacher" or "student"), in VARIANTS order."""
@@ -299,8 +300,8 @@ def write_export(
         "models": models,
         "baselines": baselines,
     }
-    if config.variants_note:
-        report["variants_note"] = config.variants_note
+    if config.variants_left_out:
+        report["variants_left_out"] = list(config.variants_left_out)
     write_report(report, staged.out)
     return report
 

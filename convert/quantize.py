@@ -65,7 +65,7 @@ def qat_steps(training_rows: int, batch_size: int, epochs: int) -> int:
 
 @dataclass(frozen=True)
 class VariantChoice:
-    """The variants an export writes for each role, and why a default one was left out (empty: none was)."""
+    """The variants an export writes for each role, and the ones left out ("what: why"; empty: none was)."""
 
     student: tuple[str, ...]
     teacher: tuple[str, ...]
@@ -85,9 +85,9 @@ def variants_for_data(
     if "qat_int8" in requested and steps < MIN_QAT_STEPS and not keep_qat:
         student = tuple(variant for variant in student if variant != "qat_int8")
         reasons.append(
-            f"qat_int8 left out: its fine-tune would be {steps} steps ({training_rows} training sequences, "
-            f"batch {batch_size}, {qat_epochs} epoch{'s' if qat_epochs != 1 else ''}; fewer than "
-            f"{MIN_QAT_STEPS}), too few to learn more than dynamic_int8 has (--qat_epochs asks for it)"
+            f"qat_int8: its fine-tune would be {steps} steps ({training_rows} training sequences, batch "
+            f"{batch_size}, {qat_epochs} epoch{'s' if qat_epochs != 1 else ''}; under {MIN_QAT_STEPS}), too "
+            "few to learn more than dynamic_int8 has; --qat_epochs asks for it"
         )
     if training_rows < SMALL_DATA_ROWS:
         kept = tuple(variant for variant in teacher if variant in SMALL_DATA_TEACHER_VARIANTS)
@@ -95,8 +95,8 @@ def variants_for_data(
         if left_out:
             teacher = kept
             reasons.append(
-                f"teacher {' and '.join(left_out)} left out: on {training_rows} training sequences (fewer "
-                f"than {SMALL_DATA_ROWS}) a conversion costs more than training, and the student has them"
+                f"teacher {', '.join(left_out)}: on {training_rows} training sequences (under "
+                f"{SMALL_DATA_ROWS}) a conversion costs more than training; the student has them"
             )
     return VariantChoice(student, teacher, tuple(reasons))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from absl import flags
 
-from convert import export_flags
+from convert import export_flags, summary
 from convert.export_folder import ExportConfig
 from convert.quantize import VARIANTS
 from distill.synthetic import generate_synthetic
@@ -148,6 +148,17 @@ def test_the_variants_come_from_the_data_unless_the_user_names_them(given, stude
     config = ExportConfig(out=tmp_path, variants=tuple(values.variants), batch_size=16)
     chosen = export_flags.variants_from_data(values, config, training_rows=73)
     assert (chosen.variants, chosen.teacher_variants) == (student, teacher)
-    assert ("5 steps" in chosen.variants_note) == (not given)
-    assert ("teacher fp16 and full_int8 left out" in chosen.variants_note) == (teacher is not None)
+    left_out = " ".join(chosen.variants_left_out)
+    assert ("qat_int8: its fine-tune would be 5 steps" in left_out) == (not given)
+    assert ("teacher fp16, full_int8: on 73 training sequences" in left_out) == (teacher is not None)
     assert chosen.role_variants("teacher") == list(teacher or ("fp32",))  # qat_int8 is the student's only
+
+
+def test_the_summary_names_each_variant_left_out_and_the_flag_that_brings_it_back():
+    assert summary.left_out({"models": []}) == []
+    lines = summary.left_out({"variants_left_out": ["qat_int8: 5 steps", "teacher fp16: small data"]})
+    assert lines == [
+        "  left out for this data (--variants names the variants to export):",
+        "    qat_int8: 5 steps",
+        "    teacher fp16: small data",
+    ]
