@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from convert.export_folder import MODELS_DIR, ExportConfig, check_before_training, run_export
+from convert.quantize import variants_for_role
 from distill.dataset import SequenceDataset, leave_one_out
 from distill.distiller import DistillConfig
 from distill.registry import load_dataset
@@ -98,6 +99,10 @@ def run_job(
                 f"up to {plan.student_train.epochs} (a folder of the same settings and data resumes)"
             )
             teacher_dir, student_dir = train_models(dataset, plan, models_dir, overwrite)
-        print(f"exporting {', '.join(config.variants)} to {config.out}")
+        teacher, student = config.role_variants("teacher"), config.role_variants("student")
+        listed = ", ".join(student)
+        if teacher != variants_for_role("teacher", student):
+            listed = f"teacher {', '.join(teacher)}; student {listed}"
+        print(f"exporting {listed} to {config.out}")
         report = run_export(dataset, teacher_dir, student_dir, config, command)
     return JobResult(report, config.out, teacher_dir, student_dir, time.perf_counter() - started)

@@ -15,7 +15,7 @@ from absl import flags
 from convert.default_run import JobResult, TrainingPlan, run_job, synthetic_dataset
 from convert.export_folder import ON_DEVICE_FILE, ExportConfig
 from convert.on_device import OnDeviceConfig
-from convert.quantize import VARIANTS
+from convert.quantize import VARIANTS, variants_for_data
 from convert.summary import summary_text
 from distill import cli_flags
 from distill.data_defaults import DataDefaults, data_defaults
@@ -33,6 +33,10 @@ TEACHER_EPOCHS = 80
 STUDENT_EPOCHS = 30
 LEARNING_RATE = 2e-3
 PATIENCE = 5
+# Writing a checkpoint and the best model takes about 0.2 s of CPU; an epoch of README's 1,000-line CSV about
+# as much, so the job writes when that is at most a tenth of the training time since the last write (every
+# epoch of multi-second epochs; `distill.training.ValidationCheckpoint`).
+CHECKPOINT_SHARE = 0.1
 # Flags whose default is read off the data when the user does not give them (name -> DataDefaults field).
 DATA_CHOSEN = ("max_len", "repeat_scores", "tt_rank", "tt_num_cores", "batch_size")
 
@@ -157,7 +161,11 @@ def plan_from_flags(values: flags.FlagValues, dataset: SequenceDataset, settings
         "tt_num_cores": settings["tt_num_cores"],
     }
     student = dataclasses.replace(teacher, **table)
-    train = dataclasses.replace(cli_flags.train_config_from_flags(values), batch_size=settings["batch_size"])
+    train = dataclasses.replace(
+        cli_flags.train_config_from_flags(values),
+        batch_size=settings["batch_size"],
+        checkpoint_share=0.0 if values.strategy == "multi_worker" else CHECKPOINT_SHARE,
+    )
     return TrainingPlan(
         teacher=teacher,
         student=student,
@@ -173,17 +181,40 @@ def job_from_flags(values: flags.FlagValues) -> tuple[JobResult, SequenceDataset
         raise ValueError("pass both --teacher and --student (existing folders), or neither (train both)")
     dataset = dataset_from_flags(values)
     config = export_config_from_flags(values, dataset)
+    defaults = data_defaults(dataset, values.top_k, values["batch_size"].default)
     if values.teacher:
         given = (Path(values.teacher), Path(values.student))
+        config = variants_from_data(values, config, defaults.training_rows)
         return run_job(dataset, config, command_line(), given=given), dataset
-    defaults = data_defaults(dataset, values.top_k, values["batch_size"].default)
     settings = chosen_settings(values, defaults)
     config = dataclasses.replace(config, batch_size=settings["batch_size"])  # the QAT fine-tune's too
     reasons = zip(DATA_CHOSEN, _reasons(defaults), strict=True)
     for reason in dict.fromkeys(reason for name, reason in reasons if not values[name].present):
         print(f"chosen from the data: {reason}")
+    config = variants_from_data(values, config, defaults.training_rows)
     plan = plan_from_flags(values, dataset, settings)
     return run_job(dataset, config, command_line(), plan=plan, overwrite=values.overwrite), dataset
+
+
+def variants_from_data(values: flags.FlagValues, config: ExportConfig, training_rows: int) -> ExportConfig:
+    """`config` with the variants the data suggests (`convert.quantize.variants_for_data`) unless the user
+    gave --variants; prints and records why a variant was left out."""
+    if values["variants"].present:
+        return config
+    choice = variants_for_data(
+        config.variants,
+        training_rows,
+        config.batch_size,
+        config.qat_epochs,
+        keep_qat=values["qat_epochs"].present,
+    )
+    if not choice.reasons:
+        return config
+    for reason in choice.reasons:
+        print(f"chosen from the data: left out {reason}")
+    return dataclasses.replace(
+        config, variants=choice.student, teacher_variants=choice.teacher, variants_left_out=choice.reasons
+    )
 
 
 def _reasons(defaults: DataDefaults) -> list[str]:

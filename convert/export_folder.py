@@ -66,6 +66,14 @@ class ExportConfig:
     seed: int = 0
     exclude_history: bool = False
     on_device: OnDeviceConfig | None = None  # --on_device_training: also write ON_DEVICE_FILE
+    teacher_variants: tuple[str, ...] | None = None  # None: the same as `variants`
+    # Default variants left out for this data, "what: why" each (`convert.quantize.variants_for_data`).
+    variants_left_out: tuple[str, ...] = ()
+
+    def role_variants(self, role: str) -> list[str]:
+        """The variants exported for `role` ("teacher" or "student"), in VARIANTS order."""
+        teacher = role == "teacher" and self.teacher_variants is not None
+        return variants_for_role(role, self.teacher_variants if teacher else self.variants)
 
 
 def _examples(dataset: SequenceDataset, count: int) -> tuple[list[np.ndarray], np.ndarray]:
@@ -110,7 +118,7 @@ def export_variant(
     ops = operator_counts(path)
     fields = contract_fields(role, variant, dataset.name, dataset.n_items, model_config.max_len, config.top_k)
     fields.update(
-        builtin_only=not non_builtin_operators(path),
+        builtin_only=not non_builtin_operators(ops),
         ops=ops,
         quantization=conversion.quantization,
         converter_notes=list(conversion.notes),
@@ -176,7 +184,7 @@ def export_role(
     entries = []
     with tempfile.TemporaryDirectory(prefix=f"odrec_{role}_") as scratch:
         saved_models: dict[str, Path] = {}
-        for variant in variants_for_role(role, config.variants):
+        for variant in config.role_variants(role):
             if variant == "qat_int8":
                 qat_model = quantization_aware_student(
                     str(model_dir),
@@ -292,6 +300,8 @@ def write_export(
         "models": models,
         "baselines": baselines,
     }
+    if config.variants_left_out:
+        report["variants_left_out"] = list(config.variants_left_out)
     write_report(report, staged.out)
     return report
 
@@ -310,7 +320,8 @@ def check_before_training(
         ValueError: an unknown variant, or a `top_k` the catalogue cannot serve.
         ModelFolderError: a folder that is not a model of this dataset.
     """
-    variants_for_role("student", config.variants)
+    for role in ROLES:
+        config.role_variants(role)
     folders = zip(model_dirs, ROLES[: len(model_dirs)], strict=True)
     # Any item order: the export reads the teacher in the student's (`export_dataset`).
     max_lens = [check_model_folder(folder, dataset, role, any_order=True).max_len for folder, role in folders]

@@ -59,19 +59,26 @@ def operator_counts(model: bytes | str | Path) -> dict[str, int]:
 
     Custom operators appear as "CUSTOM:<name>" (Flex ops as "CUSTOM:Flex...").
     """
-    flatbuffer = _read(model)
-    names = [_operator_name(code) for code in flatbuffer.operatorCodes or []]
+    # Read through the schema's accessors, not `_read`: unpacking the whole file (buffers included) into
+    # Python objects cost about ten times as much, twice per exported variant.
+    data = model if isinstance(model, bytes | bytearray) else Path(model).read_bytes()
+    root = schema.Model.GetRootAsModel(data, 0)
+    codes = (root.OperatorCodes(index) for index in range(root.OperatorCodesLength()))
+    names = [_operator_name(schema.OperatorCodeT.InitFromObj(code)) for code in codes]
+    subgraphs = (root.Subgraphs(index) for index in range(root.SubgraphsLength()))
     counts = Counter(
-        names[operator.opcodeIndex]
-        for subgraph in flatbuffer.subgraphs or []
-        for operator in subgraph.operators or []
+        names[subgraph.Operators(index).OpcodeIndex()]
+        for subgraph in subgraphs
+        for index in range(subgraph.OperatorsLength())
     )
     return dict(sorted(counts.items()))
 
 
-def non_builtin_operators(model: bytes | str | Path) -> list[str]:
-    """Custom and Flex operators (empty for a model every LiteRT build can run)."""
-    return [name for name in operator_counts(model) if ":" in name]
+def non_builtin_operators(model: bytes | str | Path | dict[str, int]) -> list[str]:
+    """Custom and Flex operators (empty for a model every LiteRT build can run); `model` may be its
+    `operator_counts` already."""
+    counts = model if isinstance(model, dict) else operator_counts(model)
+    return [name for name in counts if ":" in name]
 
 
 def builtin_only(model: bytes | str | Path) -> bool:

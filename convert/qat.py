@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import tensorflow_model_optimization as tfmot
 
 from distill.distiller import DistillConfig, Distiller
 from distill.item_order import load_model_in_vocab
@@ -23,8 +22,6 @@ from model.keras_setup import keras
 from model.sasrec import SASRec
 from runtime.metrics import head_item_mask
 from runtime.vocab import Vocab
-
-_QuantizeWrapper = tfmot.quantization.keras.QuantizeWrapperV2
 
 
 def _dense_owners(model: SASRec) -> list[tuple[keras.layers.Layer, str]]:
@@ -38,11 +35,15 @@ def _dense_owners(model: SASRec) -> list[tuple[keras.layers.Layer, str]]:
 
 def annotate_dense_layers(model: SASRec) -> int:
     """Wraps the model's Dense layers for QAT in place (weights are kept); returns how many were wrapped."""
+    # Imported here: about 1 s of CPU that an export without qat_int8 does not need.
+    import tensorflow_model_optimization as tfmot
+
     registry = tfmot.quantization.keras.default_8bit.Default8BitQuantizeRegistry()
     owners = _dense_owners(model)
     for owner, name in owners:
         dense = getattr(owner, name)
-        setattr(owner, name, _QuantizeWrapper(dense, registry.get_quantize_config(dense)))
+        wrapper = tfmot.quantization.keras.QuantizeWrapperV2(dense, registry.get_quantize_config(dense))
+        setattr(owner, name, wrapper)
     return len(owners)
 
 
@@ -76,7 +77,11 @@ def quantization_aware_student(
     teacher = load_model(teacher_dir) if vocab is None else load_model_in_vocab(teacher_dir, vocab)
     hot_items = head_item_mask(train_sequences, student.config.n_items)
     distiller = Distiller(teacher, student, hot_items, distill_config or DistillConfig())
-    distiller.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    optimizer = keras.optimizers.Adam(learning_rate)
+    # Slots now rather than in the first step, which would make tf.function trace the step twice
+    # (`distill.training.make_optimizer`).
+    optimizer.build(distiller.trained_variables())
+    distiller.compile(optimizer=optimizer)
     if epochs > 0:
         distiller.fit(
             training_dataset(train_sequences, student.config.max_len, batch_size, seed), epochs=epochs

@@ -8,6 +8,7 @@ range with the scores.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,18 @@ from runtime.history import encode_history
 VARIANTS = ("fp32", "fp16", "dynamic_int8", "full_int8", "qat_int8")
 STUDENT_ONLY_VARIANTS = ("qat_int8",)
 REPRESENTATIVE_SIZE = 100
+# qat_int8 fine-tunes the student with fake quantization (convert/qat.py). Below this many steps in all, the
+# fine-tune barely moves a weight and what it adds over dynamic_int8 is int8 ranges seen on a handful of
+# batches: on README's 1,000-line CSV (5 steps) the QAT student came out 42% larger than dynamic_int8 at the
+# same test NDCG@10 (105,032 vs 73,744 bytes, 0.3855 both), and its fine-tune, nearly all TensorFlow tracing
+# the quantized train step, took about a sixth of the job's CPU time. The default synthetic run has 16 steps.
+MIN_QAT_STEPS = 10
+# On data of fewer training sequences than this (README's CSV: 73; the default synthetic run: 2,000), each
+# variant's fixed cost (a conversion is about 3 s of CPU whatever the data) outweighs training: the teacher,
+# the reference that does not ship, is then exported as fp32 and dynamic_int8 only (the reference, and its
+# smallest form, the student's rival at its size); what fp16 and full_int8 cost is measured on the student.
+SMALL_DATA_ROWS = 512
+SMALL_DATA_TEACHER_VARIANTS = ("fp32", "dynamic_int8")
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,49 @@ def variants_for_role(role: str, requested: Sequence[str]) -> list[str]:
     if unknown:
         raise ValueError(f"unknown variants {unknown}; choose from {VARIANTS}")
     return [v for v in VARIANTS if v in requested and (role == "student" or v not in STUDENT_ONLY_VARIANTS)]
+
+
+def qat_steps(training_rows: int, batch_size: int, epochs: int) -> int:
+    """Steps of the QAT fine-tune: `epochs` epochs of `training_rows` sequences in batches of `batch_size`."""
+    return epochs * math.ceil(training_rows / batch_size)
+
+
+@dataclass(frozen=True)
+class VariantChoice:
+    """The variants an export writes for each role, and the ones left out ("what: why"; empty: none was)."""
+
+    student: tuple[str, ...]
+    teacher: tuple[str, ...]
+    reasons: tuple[str, ...] = ()
+
+
+def variants_for_data(
+    requested: Sequence[str], training_rows: int, batch_size: int, qat_epochs: int, keep_qat: bool = False
+) -> VariantChoice:
+    """The default variants for a dataset: `requested`, less qat_int8 when its fine-tune would have fewer than
+    MIN_QAT_STEPS steps (unless `keep_qat`: the user gave the QAT epochs), and for the teacher only
+    SMALL_DATA_TEACHER_VARIANTS on data of fewer than SMALL_DATA_ROWS training sequences (see both). The
+    caller applies this only when the user did not name the variants.
+    """
+    student, teacher, reasons = tuple(requested), tuple(requested), []
+    steps = qat_steps(training_rows, batch_size, qat_epochs)
+    if "qat_int8" in requested and steps < MIN_QAT_STEPS and not keep_qat:
+        student = tuple(variant for variant in student if variant != "qat_int8")
+        reasons.append(
+            f"qat_int8: its fine-tune would be {steps} steps ({training_rows} training sequences, batch "
+            f"{batch_size}, {qat_epochs} epoch{'s' if qat_epochs != 1 else ''}; under {MIN_QAT_STEPS}), too "
+            "few to learn more than dynamic_int8 has; --qat_epochs asks for it"
+        )
+    if training_rows < SMALL_DATA_ROWS:
+        kept = tuple(variant for variant in teacher if variant in SMALL_DATA_TEACHER_VARIANTS)
+        left_out = [variant for variant in variants_for_role("teacher", teacher) if variant not in kept]
+        if left_out:
+            teacher = kept
+            reasons.append(
+                f"teacher {', '.join(left_out)}: on {training_rows} training sequences (under "
+                f"{SMALL_DATA_ROWS}) a conversion costs more than training; the student has them"
+            )
+    return VariantChoice(student, teacher, tuple(reasons))
 
 
 def representative_histories(

@@ -42,6 +42,7 @@ def quality_flags(entry: dict, fp32_entry: dict | None) -> list[str]:
 
 
 EXCLUDED = " with items already in the history excluded"
+LEFT_OUT = "Left out for this data (`--variants` names the variants to export)"
 
 
 def _markdown(report: dict) -> str:
@@ -79,6 +80,8 @@ def _markdown(report: dict) -> str:
             f" | {entry['parity']['top10_agreement']:.3f} | {entry['latency_ms']['p50']:.3f}"
             f" | {entry['latency_ms']['p95']:.3f} | {'; '.join(entry['flags']) or '-'} |"
         )
+    if report.get("variants_left_out"):
+        lines += ["", f"{LEFT_OUT}:", ""] + [f"- {reason}" for reason in report["variants_left_out"]]
     lines += _baseline_table(report.get("baselines", []))
     lines += ["", "![size vs NDCG@10](size_vs_ndcg.png)", "", "![latency](latency.png)", ""]
     notes = [note for entry in report["models"] for note in entry.get("notes", [])]

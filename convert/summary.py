@@ -65,6 +65,13 @@ def headline(report: dict) -> list[str]:
     return lines
 
 
+def left_out(report: dict) -> list[str]:
+    """The default variants this data did without, one line each, for the summary."""
+    reasons = report.get("variants_left_out", [])
+    header = ["  left out for this data (--variants names the variants to export):"] if reasons else []
+    return header + [f"    {reason}" for reason in reasons]
+
+
 def summary_text(
     report: dict, out: Path, dataset: SequenceDataset, model_dirs: tuple[Path, Path], seconds: float
 ) -> str:
@@ -79,6 +86,7 @@ def summary_text(
         f"Done in {seconds:.0f} s: {dataset.name}, {dataset.n_items:,} items, "
         f"{len(report['models'])} models exported.",
         *("  " + line for line in headline(report)),
+        *left_out(report),
         "",
         "Files:",
         f"  models   {folder}/ {models} (each with its .json sidecar)",

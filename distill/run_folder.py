@@ -24,7 +24,7 @@ from runtime.atomic import atomic_write_text
 
 RUN_RECORD = "run.json"
 # Settings that may change between a run and its resume: they extend or shorten training, not what is trained.
-RESUMABLE_SETTINGS = ("epochs", "patience")
+RESUMABLE_SETTINGS = ("epochs", "patience", "checkpoint_share")
 # Settings added after folders were first written, with the value those folders ran at: a record without
 # one matches a run at that value (a folder of an older version stays resumable), and only that value.
 ADDED_SETTINGS = {"item_order": "natural", "monitor": "all"}

@@ -58,7 +58,7 @@ def build_distiller(
     student.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
     hot_items = head_item_mask(dataset.train_sequences, dataset.n_items)
     distiller = Distiller(teacher, student, hot_items, distill_config)
-    distiller.compile(optimizer=make_optimizer(train_config))
+    distiller.compile(optimizer=make_optimizer(train_config, distiller.trained_variables()))
     return distiller
 
 

@@ -164,9 +164,11 @@ def train_and_evaluate(
         model, data, validate, lambda: save_model(deployable, out_dir), out_dir, train_config, restore_dir
     )
     best = load_model(out_dir)
-    best_scorer = model_scorer(best, config.max_len)
-    test = evaluate(best_scorer, dataset.test_prefixes, dataset.test_targets)
-    valid = state.get("best_valid") or evaluate(best_scorer, dataset.valid_prefixes, dataset.valid_targets)
+    # The trained model takes the best weights, so that its scorer, traced for validation, serves the test
+    # too (a scorer of `best` would trace the model once more).
+    deployable.set_weights(best.get_weights())
+    test = evaluate(scorer, dataset.test_prefixes, dataset.test_targets)
+    valid = state.get("best_valid") or evaluate(scorer, dataset.valid_prefixes, dataset.valid_targets)
     return best, {"state": state, "valid": valid, "test": test}
 
 
@@ -214,7 +216,7 @@ def _train_teacher(
         model = SASRec(config)
         model.build_for_inference()
         model.set_item_counts(item_counts(dataset.train_sequences, dataset.n_items))
-        model.compile(optimizer=make_optimizer(train_config))
+        model.compile(optimizer=make_optimizer(train_config, model.trainable_variables))
     write_dir.mkdir(parents=True, exist_ok=True)
     write_vocab(write_dir / "vocab.tsv", dataset.vocab)
     start = time.time()

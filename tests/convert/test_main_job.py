@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from absl import flags
 
-from convert import export_flags
+from convert import export_flags, summary
+from convert.export_folder import ExportConfig
+from convert.quantize import VARIANTS
 from distill.synthetic import generate_synthetic
 from distill.teacher import BASELINES
 
@@ -129,3 +131,34 @@ def test_every_format_runs_the_main_job(fmt, tmp_path):
     check_export(tmp_path / "x", result.report)
     assert result.report["max_len"] <= dataset.n_items - 5
     assert (tmp_path / "x" / "models" / "student" / "config.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("given", "student", "teacher"),
+    [
+        ([], VARIANTS[:-1], ("fp32", "dynamic_int8")),  # 73 sequences in batches of 16: QAT of 5 steps
+        (["--qat_epochs=1"], VARIANTS, ("fp32", "dynamic_int8")),
+        (["--variants=fp32,qat_int8"], ("fp32", "qat_int8"), None),
+    ],
+)
+def test_the_variants_come_from_the_data_unless_the_user_names_them(given, student, teacher, tmp_path):
+    values = flags.FlagValues()
+    export_flags.define_flags(values)
+    values(["prog", *given])
+    config = ExportConfig(out=tmp_path, variants=tuple(values.variants), batch_size=16)
+    chosen = export_flags.variants_from_data(values, config, training_rows=73)
+    assert (chosen.variants, chosen.teacher_variants) == (student, teacher)
+    left_out = " ".join(chosen.variants_left_out)
+    assert ("qat_int8: its fine-tune would be 5 steps" in left_out) == (not given)
+    assert ("teacher fp16, full_int8: on 73 training sequences" in left_out) == (teacher is not None)
+    assert chosen.role_variants("teacher") == list(teacher or ("fp32",))  # qat_int8 is the student's only
+
+
+def test_the_summary_names_each_variant_left_out_and_the_flag_that_brings_it_back():
+    assert summary.left_out({"models": []}) == []
+    lines = summary.left_out({"variants_left_out": ["qat_int8: 5 steps", "teacher fp16: small data"]})
+    assert lines == [
+        "  left out for this data (--variants names the variants to export):",
+        "    qat_int8: 5 steps",
+        "    teacher fp16: small data",
+    ]

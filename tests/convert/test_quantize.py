@@ -9,9 +9,11 @@ from convert.ops import builtin_only, constant_tensors
 from convert.parity import compare_scores, keras_scores
 from convert.quantize import (
     VARIANTS,
+    VariantChoice,
     convert_variant,
     padding_column,
     representative_histories,
+    variants_for_data,
     variants_for_role,
 )
 from model.keras_setup import keras
@@ -53,6 +55,26 @@ def test_variants_per_role():
     assert variants_for_role("teacher", ["dynamic_int8", "fp32"]) == ["fp32", "dynamic_int8"]
     with pytest.raises(ValueError, match="int4"):
         variants_for_role("student", ["int4"])
+
+
+def test_qat_is_left_out_when_its_fine_tune_would_be_a_handful_of_steps():
+    # README's CSV: 73 sequences in batches of 16 is 5 steps; the default synthetic run: 2,000 in 128 is 16.
+    choice = variants_for_data(VARIANTS, training_rows=73, batch_size=16, qat_epochs=1)
+    assert choice.student == ("fp32", "fp16", "dynamic_int8", "full_int8")
+    assert choice.reasons[0].startswith("qat_int8: its fine-tune would be 5 steps")
+    assert "qat_int8" in variants_for_data(VARIANTS, 73, batch_size=16, qat_epochs=2).student
+    assert "qat_int8" in variants_for_data(VARIANTS, 73, batch_size=16, qat_epochs=1, keep_qat=True).student
+    default_run = variants_for_data(VARIANTS, training_rows=2000, batch_size=128, qat_epochs=1)
+    assert default_run == VariantChoice(VARIANTS, VARIANTS)
+
+
+def test_on_small_data_the_teacher_is_exported_as_fp32_and_dynamic_int8():
+    choice = variants_for_data(VARIANTS, training_rows=511, batch_size=16, qat_epochs=1)
+    assert choice.teacher == ("fp32", "dynamic_int8")
+    assert choice.reasons[-1].startswith("teacher fp16, full_int8: on 511 training sequences")
+    assert variants_for_data(VARIANTS, 512, batch_size=16, qat_epochs=1).teacher == VARIANTS
+    named = variants_for_data(("fp32",), training_rows=73, batch_size=16, qat_epochs=1)
+    assert named == VariantChoice(("fp32",), ("fp32",))
 
 
 def test_calibration_histories_are_prefixes_of_training_sequences():

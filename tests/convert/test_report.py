@@ -57,6 +57,10 @@ def test_writes_json_markdown_and_plots(tmp_path):
     markdown = (tmp_path / "report.md").read_text()
     assert "student_dynamic_int8" in markdown and "NDCG@10 below" in markdown
     assert "already in the history excluded" not in markdown
+    assert "Left out for this data" not in markdown
+    write_report(report | {"variants_left_out": ["qat_int8: 5 steps", "teacher fp16: small"]}, tmp_path)
+    noted = (tmp_path / "report.md").read_text()
+    assert "Left out for this data" in noted and "- qat_int8: 5 steps\n- teacher fp16: small" in noted
     # Repeat share 1/4, repeat / new / new-excluded HR@20, new-excluded MRR@20.
     assert "| 0.2500 | 1.0000 | 0.4667 | 0.2500 | 0.1250 |" in markdown
     write_report(report | {"exclude_history": True}, tmp_path)

@@ -199,3 +199,42 @@ def test_bad_decay_settings_are_refused():
         TrainConfig(lr_decay_patience=2, lr_decay_factor=1.5)
     with pytest.raises(ValueError, match="lr_decay_patience=-1"):
         TrainConfig(lr_decay_patience=-1)
+
+
+def test_with_a_checkpoint_share_the_best_epoch_is_written_with_the_next_checkpoint(tmp_path):
+    """A share far below the cost of a write: only the first and the last epoch are written. The best epoch
+    in between (2) is written then, with the weights it had, and the model keeps its last weights."""
+    model = linear_model()
+    weights, saved, state_epochs = [], [], []
+
+    class Recording(FakeValidation):
+        def validate(self) -> dict:
+            weights.append(float(model.weight.numpy()))
+            state_file = tmp_path / STATE_FILE
+            state_epochs.append(json.loads(state_file.read_text())["epoch"] if state_file.exists() else 0)
+            return super().validate()
+
+        def save_best(self) -> None:
+            saved.append(float(model.weight.numpy()))
+            super().save_best()
+
+    validation = Recording([0.1, 0.5, 0.2, 0.3])
+    config = TrainConfig(epochs=4, patience=10, checkpoint_share=1e-9)
+    state = fit(model, linear_data(), validation.validate, validation.save_best, tmp_path, config)
+    assert len(set(weights)) == 4, "every epoch changed the weight"
+    assert saved == [weights[0], weights[1]]
+    assert float(model.weight.numpy()) == weights[3]
+    assert state_epochs == [0, 1, 1, 1], "epochs 2 and 3 were not written"
+    written = json.loads((tmp_path / STATE_FILE).read_text())
+    assert (written["epoch"], written["best_epoch"], state["best_epoch"]) == (4, 2, 2)
+    assert sorted(path.name for path in (tmp_path / "checkpoints").glob("*.index")) == [
+        "ckpt-1.index",
+        "ckpt-4.index",
+    ]
+
+
+def test_bad_checkpoint_shares_are_refused():
+    with pytest.raises(ValueError, match="checkpoint_share=1.0"):
+        TrainConfig(checkpoint_share=1.0)
+    with pytest.raises(ValueError, match="checkpoint_share=0.1 needs one process"):
+        TrainConfig(checkpoint_share=0.1, strategy="multi_worker")
