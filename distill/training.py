@@ -263,9 +263,8 @@ class ValidationCheckpoint(keras.callbacks.Callback):
         write = stopping or not share or self.write_seconds <= share * self.since_write
         if improved:
             self.state.update(best=score, best_epoch=epoch + 1, wait=0, best_valid=report)
+            # Written below with the checkpoint, or kept until the next one.
             self.unwritten_best = None if write else self.model.get_weights()
-            if write:
-                self.save_best()
         else:
             self.state["wait"] += 1
             decay_every = self.config.lr_decay_patience
@@ -297,7 +296,10 @@ class ValidationCheckpoint(keras.callbacks.Callback):
         )
         if write:
             started = time.time()
-            self._write_best_kept_in_memory()
+            if improved:
+                self.save_best()
+            else:
+                self._write_best_kept_in_memory()
             self.checkpoint.epoch.assign(epoch + 1)
             save_checkpoint(self.manager, epoch + 1)
             # Written after the checkpoint: a crash in between leaves a state one epoch behind, and resume
