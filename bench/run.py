@@ -248,8 +248,10 @@ def distillation_seconds_per_step(
 
 # The speed stage's distillation variants, every one with all four terms (CE, KD, CL, predictive): the
 # ladder's full student (KD over the whole catalogue, live teacher); KD over the teacher's top 100 items plus
-# the tail bucket, live and from the cache; and sampled distillation (the student's sampled softmax, KD over
-# the teacher's top 100 alone), live and from the cache.
+# the tail bucket, live and from the cache; sampled distillation (the student's sampled softmax, KD over the
+# teacher's top 100 alone), live and from the cache; the same losses with the student's table reconstructed
+# once per step (`materialize_table`, "once"); and the fast preset, which also samples the predictive term
+# (`sampled_pred`): the student never scores the catalogue.
 SPEED_TOP_K = 100
 
 
@@ -257,12 +259,15 @@ def speed_variants() -> dict[str, DistillConfig]:
     full = STUDENTS["student-full"][1]
     top_k = dataclasses.replace(full, kd_top_k=SPEED_TOP_K)
     sampled = dataclasses.replace(top_k, sampled=True)
+    once = dataclasses.replace(sampled, materialize_table=True)
     return {
         "student-full": full,
         "student-full-topk-live": dataclasses.replace(top_k, cache_teacher=False),
         "student-full-topk-cached": top_k,
         "student-full-sampled-live": dataclasses.replace(sampled, cache_teacher=False),
         "student-full-sampled-cached": sampled,
+        "student-full-sampled-once-cached": once,
+        "student-full-fast-cached": dataclasses.replace(once, sampled_pred=True),
     }
 
 
