@@ -398,7 +398,14 @@ def run_stage(values: flags.FlagValues) -> Path | None:
     if values.stage == "baselines":
         return write_result(f"{name}-baselines", run_baselines(name, values.data_dir))
     if values.stage == "speed":
-        return write_result(f"{name}-speed", run_speed(name, values.data_dir, values.timed_steps))
+        variants = speed_variants()
+        unknown = sorted(set(values.speed_variants) - set(variants))
+        if unknown:
+            raise ValueError(f"--speed_variants: unknown {unknown}; choose from {sorted(variants)}")
+        chosen = {variant: variants[variant] for variant in values.speed_variants}
+        return write_result(
+            f"{name}-speed", run_speed(name, values.data_dir, values.timed_steps, variants=chosen)
+        )
     if values.stage == "sampled":
         result = run_sampled(name, runs_dir, values.data_dir, values.epochs, values.timed_steps, overwrite)
         return write_result(f"{name}-sampled", result)
@@ -429,6 +436,12 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
         "epochs", None, "Cap on epochs (default: the preset's); a finished run is only evaluated.", **into
     )
     flags.DEFINE_list("variants", list(STUDENTS), "Student variants to train, in order.", **into)
+    flags.DEFINE_list(
+        "speed_variants",
+        list(speed_variants()),
+        "Distillation variants the speed stage times against the teacher, in order.",
+        **into,
+    )
     flags.DEFINE_list(
         "teacher_variants",
         list(TEACHER_VARIANTS),
