@@ -215,3 +215,27 @@ def test_a_runs_folder_of_an_older_version_is_refused_until_overwrite(tmp_path):
     result = json.loads(written.read_text())
     assert written == tmp_path / "results" / "synthetic-teacher.json" and result["models"][-1]["epochs"] == 1
     assert (teacher_dir / "run.json").is_file() and (teacher_dir / "model.weights.h5").stat().st_size > 1000
+
+
+def test_speed_stage_times_the_variants_its_flag_names_and_refuses_unknown_ones(tmp_path):
+    values = flags.FlagValues()
+    run.define_flags(values)
+    arguments = ["bench.run", "--stage=speed", "--dataset=synthetic", "--timed_steps=1"]
+    calls = []
+
+    def run_speed(name, data_dir, steps, variants):
+        calls.append(list(variants))
+        return {"dataset": name}
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run, "run_speed", run_speed)
+        patch.setattr(run, "RESULTS_DIR", tmp_path)
+        values(arguments + ["--speed_variants=student-full-fast-cached,student-full-topk-cached"])
+        run.run_stage(values)
+        assert calls == [["student-full-fast-cached", "student-full-topk-cached"]]
+        values(arguments + ["--speed_variants=student-fastest"])
+        with pytest.raises(ValueError, match=r"--speed_variants: unknown \['student-fastest'\]"):
+            run.run_stage(values)
+        values(arguments + [f"--speed_variants={','.join(run.speed_variants())}"])
+        run.run_stage(values)
+    assert calls[-1] == list(run.speed_variants())
