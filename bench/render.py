@@ -261,7 +261,10 @@ def speed_section(result: dict) -> list[str]:
     lines.append(
         f"Best of {result['rounds']} rounds of {result['timed_steps']} steps each, every model on the same "
         f"real batches ({steps_per_epoch} steps per epoch), in one process; `topk` is KD over the teacher's "
-        "top 100 items plus a tail bucket; `cached` reads the teacher from `distill.teacher_cache`."
+        "top 100 items plus a tail bucket; `sampled` is the student's sampled softmax with KD over the "
+        "teacher's top 100 renormalised there; `once` reconstructs the student's table once per step "
+        "(`materialize_table`, the same losses); `fast` also samples the predictive term (`sampled_pred`); "
+        "`cached` reads the teacher from `distill.teacher_cache`."
     )
     for variant, cache in result["teacher_cache"].items():
         lines.append(

@@ -257,8 +257,10 @@ def distillation_seconds_per_step(
 
 # The speed stage's distillation variants, every one with all four terms (CE, KD, CL, predictive): the
 # ladder's full student (KD over the whole catalogue, live teacher); KD over the teacher's top 100 items plus
-# the tail bucket, live and from the cache; and sampled distillation (the student's sampled softmax, KD over
-# the teacher's top 100 alone), live and from the cache.
+# the tail bucket, live and from the cache; sampled distillation (the student's sampled softmax, KD over the
+# teacher's top 100 alone), live and from the cache; the same losses with the student's table reconstructed
+# once per step (`materialize_table`, "once"); and the fast preset, which also samples the predictive term
+# (`sampled_pred`): the student never scores the catalogue.
 SPEED_TOP_K = 100
 
 
@@ -266,12 +268,15 @@ def speed_variants() -> dict[str, DistillConfig]:
     full = STUDENTS["student-full"][1]
     top_k = dataclasses.replace(full, kd_top_k=SPEED_TOP_K)
     sampled = dataclasses.replace(top_k, sampled=True)
+    once = dataclasses.replace(sampled, materialize_table=True)
     return {
         "student-full": full,
         "student-full-topk-live": dataclasses.replace(top_k, cache_teacher=False),
         "student-full-topk-cached": top_k,
         "student-full-sampled-live": dataclasses.replace(sampled, cache_teacher=False),
         "student-full-sampled-cached": sampled,
+        "student-full-sampled-once-cached": once,
+        "student-full-fast-cached": dataclasses.replace(once, sampled_pred=True),
     }
 
 
@@ -402,7 +407,14 @@ def run_stage(values: flags.FlagValues) -> Path | None:
     if values.stage == "baselines":
         return write_result(f"{name}-baselines", run_baselines(name, values.data_dir))
     if values.stage == "speed":
-        return write_result(f"{name}-speed", run_speed(name, values.data_dir, values.timed_steps))
+        variants = speed_variants()
+        unknown = sorted(set(values.speed_variants) - set(variants))
+        if unknown:
+            raise ValueError(f"--speed_variants: unknown {unknown}; choose from {sorted(variants)}")
+        chosen = {variant: variants[variant] for variant in values.speed_variants}
+        return write_result(
+            f"{name}-speed", run_speed(name, values.data_dir, values.timed_steps, variants=chosen)
+        )
     if values.stage == "sampled":
         result = run_sampled(name, runs_dir, values.data_dir, values.epochs, values.timed_steps, overwrite)
         return write_result(f"{name}-sampled", result)
@@ -433,6 +445,12 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
         "epochs", None, "Cap on epochs (default: the preset's); a finished run is only evaluated.", **into
     )
     flags.DEFINE_list("variants", list(STUDENTS), "Student variants to train, in order.", **into)
+    flags.DEFINE_list(
+        "speed_variants",
+        list(speed_variants()),
+        "Distillation variants the speed stage times against the teacher, in order.",
+        **into,
+    )
     flags.DEFINE_list(
         "teacher_variants",
         list(TEACHER_VARIANTS),

@@ -8,7 +8,7 @@ from distill.item_order import ITEM_ORDERS
 from distill.losses import info_nce, soft_target_kd, top_k_kd_from
 from distill.teacher_cache import cached_teacher_targets, live_teacher_targets, supervised_mask
 from model.keras_setup import keras, tf
-from model.losses import softmax_cross_entropy
+from model.losses import sampled_softmax_losses, softmax_cross_entropy
 from model.sasrec import AttentionReadout, SASRec
 
 
@@ -38,6 +38,14 @@ class DistillConfig:
     # Which internal id each item takes in the student (distill.item_order): "natural" (the dataset's),
     # "teacher" (a balanced clustering of the teacher's table for the TT index) or "cooccurrence".
     item_order: str = "natural"
+    # Reconstruct the student's item table once per step (`materialize`, [n_items + 1, d]) and gather every
+    # row the step needs from it (history, labels, negatives, KD candidates), scoring the catalogue by one
+    # matmul: the same losses, with one reconstruction per item instead of one STP-TT lookup per occurrence
+    # (sampled KD alone looks up k items at every supervised position). Costs N x d floats per step.
+    materialize_table: bool = False
+    # The predictive term as a logQ-corrected sampled softmax over the student's negatives (the sampled CE's
+    # own, shared), through both tables, instead of scoring the whole catalogue through both.
+    sampled_pred: bool = False
 
     @property
     def uses_teacher_cache(self) -> bool:
@@ -196,25 +204,34 @@ class Distiller(keras.Model):
             teacher_final = tf.stop_gradient(self.teacher.final_vector(teacher_hidden, history))
         teacher_items = tf.stop_gradient(self.teacher.item_table.lookup(history))
 
-        student_hidden = self.student.encode(history, training=training)
-        student_final = self.student.final_vector(student_hidden, history)
-        supervised = supervised_mask(self.student, targets)
+        student = self.student
+        table_rows = student.item_table.materialize() if cfg.materialize_table else None
+        # One lookup of the history's rows serves the encoder and the contrastive views.
+        student_items = student.item_rows(history, table_rows)
+        student_hidden = student.encode(history, training=training, item_rows=student_items)
+        student_final = student.final_vector(student_hidden, history)
+        supervised = supervised_mask(student, targets)
         if supervised is None:
             student_rows, labels = student_final, targets[:, -1]
         else:
             student_rows = tf.boolean_mask(student_hidden, supervised)
             labels = tf.boolean_mask(targets, supervised)
-        row_histories = self.student.supervised_histories(history, supervised)
+        row_histories = student.supervised_histories(history, supervised)
+        # Shared by the sampled CE and the sampled predictive term.
+        negative_ids = student.sample_negatives() if cfg.sampled or cfg.sampled_pred else None
         zero = tf.constant(0.0)
         if cfg.sampled:
-            terms = {"ce": self.student.recommendation_loss(student_rows, labels, row_histories), "kd": zero}
+            ce = student.recommendation_loss(student_rows, labels, row_histories, table_rows, negative_ids)
+            terms = {"ce": ce, "kd": zero}
         else:
-            student_scores = self.student.scores_after(student_rows, row_histories)
+            student_scores = student.scores_after(student_rows, row_histories, table_rows)
             terms = {"ce": softmax_cross_entropy(student_scores, labels), "kd": zero}
         if cfg.kd_weight and teacher_top is not None:
             if cfg.sampled:
                 # Softmax over the top k alone: log p * T has the teacher's top-k logits' softmax at T.
-                student_top = self.student.candidate_scores(student_rows, row_histories, teacher_top.items)
+                student_top = student.candidate_scores(
+                    student_rows, row_histories, teacher_top.items, table_rows
+                )
                 teacher_logits = teacher_top.log_probs * cfg.temperature
                 terms["kd"] = soft_target_kd(teacher_logits, student_top, cfg.temperature)
             else:
@@ -228,7 +245,6 @@ class Distiller(keras.Model):
             )
             terms["kd"] = soft_target_kd(tf.stop_gradient(teacher_scores), student_scores, cfg.temperature)
         if cfg.cl_weight or cfg.pred_weight:
-            student_items = self.student.item_table.lookup(history)
             cl_s, cl_t, pred_s, pred_t, usable = self.views(
                 history, student_final, teacher_final, student_items, teacher_items
             )
@@ -236,11 +252,15 @@ class Distiller(keras.Model):
             terms["cl"] = info_nce(
                 tf.boolean_mask(cl_s, usable), tf.boolean_mask(cl_t, usable), cfg.cl_temperature
             )
-            terms["pred"] = softmax_cross_entropy(
-                self.student.item_scores(tf.boolean_mask(pred_s, usable)), final_targets
-            ) + softmax_cross_entropy(
-                self.teacher.item_scores(tf.boolean_mask(pred_t, usable)), final_targets
-            )
+            pred_s, pred_t = tf.boolean_mask(pred_s, usable), tf.boolean_mask(pred_t, usable)
+            if cfg.sampled_pred:
+                terms["pred"] = self.sampled_predictive_loss(
+                    pred_s, pred_t, final_targets, negative_ids, table_rows
+                )
+            else:
+                terms["pred"] = softmax_cross_entropy(
+                    student.item_scores(pred_s, table_rows), final_targets
+                ) + softmax_cross_entropy(self.teacher.item_scores(pred_t), final_targets)
         else:
             terms["cl"] = terms["pred"] = zero
         terms["loss"] = (
@@ -250,6 +270,33 @@ class Distiller(keras.Model):
             + cfg.pred_weight * terms["pred"]
         )
         return terms
+
+    def sampled_predictive_loss(
+        self, pred_student, pred_teacher, labels, negative_ids, table_rows=None
+    ) -> tf.Tensor:
+        """The predictive term as two logQ-corrected sampled softmaxes (model.losses.sampled_softmax_losses):
+        each view [rows, d] ranks its label [rows] against the shared negatives [num_negatives] through its
+        own model's table (the student's table gathered from `table_rows` when given), with the student's
+        sampler's log q for both."""
+        log_q = self.student.log_sampling_prob
+        student_loss = sampled_softmax_losses(
+            pred_student,
+            labels,
+            self.student.item_rows(labels, table_rows),
+            negative_ids,
+            self.student.item_rows(negative_ids, table_rows),
+            log_q,
+        )
+        teacher_table = self.teacher.item_table
+        teacher_loss = sampled_softmax_losses(
+            pred_teacher,
+            labels,
+            tf.stop_gradient(teacher_table.lookup(labels)),
+            negative_ids,
+            tf.stop_gradient(teacher_table.lookup(negative_ids)),
+            log_q,
+        )
+        return tf.reduce_mean(student_loss) + tf.reduce_mean(teacher_loss)
 
     def train_step(self, data):
         history, targets, cached = _unpack(data)

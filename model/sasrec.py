@@ -241,10 +241,21 @@ class SASRec(keras.Model):
             return self.readout(hidden, tf.not_equal(history, 0))
         return hidden[:, -1, :]
 
-    def item_scores(self, vectors: tf.Tensor) -> tf.Tensor:
-        """Scores [rows, n_items + 1] through the table's cheapest exact path; padding column masked."""
-        batch_hint = 1 if vectors.shape[0] is None else int(vectors.shape[0])
-        scores = self.item_table.score_auto(vectors, batch_hint)
+    def item_rows(self, ids: tf.Tensor, table_rows: tf.Tensor | None = None) -> tf.Tensor:
+        """Rows [..., d] of items `ids` [...]: gathered from `table_rows` [n_items + 1, d] (the table already
+        reconstructed once, `item_table.materialize()`) when given, else looked up in the table."""
+        if table_rows is None:
+            return self.item_table.lookup(ids)
+        return tf.gather(table_rows, tf.cast(ids, tf.int32))
+
+    def item_scores(self, vectors: tf.Tensor, table_rows: tf.Tensor | None = None) -> tf.Tensor:
+        """Scores [rows, n_items + 1] through the table's cheapest exact path (one matmul by `table_rows`, the
+        materialised table, when given); padding column masked."""
+        if table_rows is None:
+            batch_hint = 1 if vectors.shape[0] is None else int(vectors.shape[0])
+            scores = self.item_table.score_auto(vectors, batch_hint)
+        else:
+            scores = tf.matmul(vectors, table_rows, transpose_b=True)
         padding = tf.one_hot(0, self.config.num_rows, on_value=PADDING_SCORE, off_value=0.0)
         return scores + padding[None, :]
 
@@ -256,18 +267,24 @@ class SASRec(keras.Model):
             return scores
         return self.repeat(scores, vectors, histories)
 
-    def scores_after(self, vectors: tf.Tensor, histories: tf.Tensor) -> tf.Tensor:
+    def scores_after(
+        self, vectors: tf.Tensor, histories: tf.Tensor, table_rows: tf.Tensor | None = None
+    ) -> tf.Tensor:
         """Next-item scores [rows, n_items + 1] of vectors [rows, d] read after histories [rows, L]."""
-        return self.with_repeat_bonus(self.item_scores(vectors), vectors, histories)
+        return self.with_repeat_bonus(self.item_scores(vectors, table_rows), vectors, histories)
 
     def candidate_scores(
-        self, vectors: tf.Tensor, histories: tf.Tensor | None, item_ids: tf.Tensor
+        self,
+        vectors: tf.Tensor,
+        histories: tf.Tensor | None,
+        item_ids: tf.Tensor,
+        table_rows: tf.Tensor | None = None,
     ) -> tf.Tensor:
         """Scores [rows, C] of chosen items [rows, C] (with the repeat bonus); nothing catalogue-wide, except
         with `explore_path`, whose explore side is normalised over the whole catalogue."""
         if self.config.explore_path:
-            return tf.gather(self.scores_after(vectors, histories), item_ids, batch_dims=1)
-        scores = tf.einsum("rd,rcd->rc", vectors, self.item_table.lookup(item_ids))
+            return tf.gather(self.scores_after(vectors, histories, table_rows), item_ids, batch_dims=1)
+        scores = tf.einsum("rd,rcd->rc", vectors, self.item_rows(item_ids, table_rows))
         if self.repeat is None:
             return scores
         return scores + self.repeat.at(vectors, histories, item_ids)
@@ -311,17 +328,27 @@ class SASRec(keras.Model):
         return None if self.repeat is None else supervised_histories(history, supervised)
 
     def recommendation_loss(
-        self, vectors: tf.Tensor, labels: tf.Tensor, histories: tf.Tensor | None
+        self,
+        vectors: tf.Tensor,
+        labels: tf.Tensor,
+        histories: tf.Tensor | None,
+        table_rows: tf.Tensor | None = None,
+        negative_ids: tf.Tensor | None = None,
     ) -> tf.Tensor:
+        """Mean next-item loss of vectors [rows, d] with labels [rows]: full or sampled softmax (config.loss).
+
+        `table_rows`: the materialised table [n_items + 1, d], gathered from instead of looking rows up.
+        `negative_ids`: the sampled softmax's shared negatives [num_negatives] (drawn here when None).
+        """
         if self.config.loss == "full":
-            return softmax_cross_entropy(self.scores_after(vectors, histories), labels)
-        negative_ids = self.sample_negatives()
+            return softmax_cross_entropy(self.scores_after(vectors, histories, table_rows), labels)
+        negative_ids = self.sample_negatives() if negative_ids is None else negative_ids
         sampled = (
             vectors,
             labels,
-            self.item_table.lookup(labels),
+            self.item_rows(labels, table_rows),
             negative_ids,
-            self.item_table.lookup(negative_ids),
+            self.item_rows(negative_ids, table_rows),
             self.log_sampling_prob,
         )
         if self.config.explore_path:
@@ -329,7 +356,7 @@ class SASRec(keras.Model):
             explore_losses = sampled_softmax_losses(
                 *sampled, excluded_negatives=self.repeat.contains(histories, negative_ids)
             )
-            slot_dots = tf.einsum("rd,rld->rl", vectors, self.item_table.lookup(histories))
+            slot_dots = tf.einsum("rd,rld->rl", vectors, self.item_rows(histories, table_rows))
             return self.repeat.negative_log_likelihood(vectors, histories, slot_dots, labels, explore_losses)
         positive_bonus = negative_bonus = None
         if self.repeat is not None:

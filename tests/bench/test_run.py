@@ -1,6 +1,7 @@
 """The sampled-softmax and student benchmark stages on synthetic data with tiny presets, and their
 BENCHMARKS sections."""
 
+import dataclasses
 import json
 
 import pytest
@@ -134,12 +135,21 @@ def test_speed_stage_times_teacher_and_distillation_with_the_cache(tmp_path):
         "student-full-topk-cached",
         "student-full-sampled-live",
         "student-full-sampled-cached",
+        "student-full-sampled-once-cached",
+        "student-full-fast-cached",
     }
     assert not defaults["student-full-topk-live"].uses_teacher_cache
     sampled = defaults["student-full-sampled-cached"]
-    assert sampled.uses_teacher_cache and sampled.sampled
-    # Two of them keep the test short; the stage runs them all alike.
-    chosen = {name: defaults[name] for name in ("student-full-topk-live", "student-full-topk-cached")}
+    assert sampled.uses_teacher_cache and sampled.sampled and not sampled.materialize_table
+    once = defaults["student-full-sampled-once-cached"]
+    assert once == dataclasses.replace(sampled, materialize_table=True)
+    fast = defaults["student-full-fast-cached"]
+    assert fast == dataclasses.replace(once, sampled_pred=True)
+    # Three of them keep the test short; the stage runs them all alike.
+    chosen = {
+        name: defaults[name]
+        for name in ("student-full-topk-live", "student-full-topk-cached", "student-full-fast-cached")
+    }
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(run.TEACHERS, "synthetic", (backbone, train_config))
         patch.setitem(run.TABLES, "synthetic", tables)
@@ -147,7 +157,8 @@ def test_speed_stage_times_teacher_and_distillation_with_the_cache(tmp_path):
     assert set(result["seconds_per_step"]) == {"teacher", *chosen}
     assert all(seconds > 0 for seconds in result["seconds_per_step"].values())
     assert result["ratio_to_teacher"]["teacher"] == 1.0
-    assert set(result["teacher_cache"]) == {"student-full-topk-cached"}
+    assert set(result["teacher_cache"]) == {"student-full-topk-cached", "student-full-fast-cached"}
+    assert result["distill_configs"]["student-full-fast-cached"]["sampled_pred"] is True
     assert result["teacher_cache"]["student-full-topk-cached"]["mib"] > 0
     assert result["distill_configs"]["student-full-topk-live"]["cache_teacher"] is False
     assert {"commit", "machine", "command"} <= set(result)
@@ -211,3 +222,27 @@ def test_a_runs_folder_of_an_older_version_is_refused_until_overwrite(tmp_path):
     result = json.loads(written.read_text())
     assert written == tmp_path / "results" / "synthetic-teacher.json" and result["models"][-1]["epochs"] == 1
     assert (teacher_dir / "run.json").is_file() and (teacher_dir / "model.weights.h5").stat().st_size > 1000
+
+
+def test_speed_stage_times_the_variants_its_flag_names_and_refuses_unknown_ones(tmp_path):
+    values = flags.FlagValues()
+    run.define_flags(values)
+    arguments = ["bench.run", "--stage=speed", "--dataset=synthetic", "--timed_steps=1"]
+    calls = []
+
+    def run_speed(name, data_dir, steps, variants):
+        calls.append(list(variants))
+        return {"dataset": name}
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run, "run_speed", run_speed)
+        patch.setattr(run, "RESULTS_DIR", tmp_path)
+        values(arguments + ["--speed_variants=student-full-fast-cached,student-full-topk-cached"])
+        run.run_stage(values)
+        assert calls == [["student-full-fast-cached", "student-full-topk-cached"]]
+        values(arguments + ["--speed_variants=student-fastest"])
+        with pytest.raises(ValueError, match=r"--speed_variants: unknown \['student-fastest'\]"):
+            run.run_stage(values)
+        values(arguments + [f"--speed_variants={','.join(run.speed_variants())}"])
+        run.run_stage(values)
+    assert calls[-1] == list(run.speed_variants())

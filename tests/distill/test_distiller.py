@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -296,3 +298,110 @@ def test_sampled_distillation_never_scores_the_catalogue_for_the_student(monkeyp
     for term in ("ce", "kd"):
         for core in student.item_table.cores:
             assert np.abs(tf.convert_to_tensor(tape.gradient(terms[term], core)).numpy()).max() > 0
+
+
+def sampled_student_distiller(config: DistillConfig) -> Distiller:
+    """Teacher d = 8 (dense) and an STP-TT student d = 4 with a 6-negative sampled softmax, uniform q."""
+    keras.utils.set_random_seed(0)
+    teacher = SASRec(tiny_sasrec_config(n_items=N_ITEMS)).build_for_inference()
+    student = SASRec(
+        tiny_sasrec_config(
+            n_items=N_ITEMS, hidden_dim=4, item_table="stp_tt", loss="sampled", num_negatives=6
+        )
+    ).build_for_inference()
+    student.set_item_counts(np.ones(N_ITEMS + 1))
+    return Distiller(teacher, student, hot_items(), config)
+
+
+MATERIALISED = [
+    pytest.param(DistillConfig(), id="full"),
+    pytest.param(DistillConfig(kd_top_k=5), id="top-k"),
+    pytest.param(DistillConfig(kd_top_k=5, sampled=True), id="sampled"),
+    pytest.param(DistillConfig(kd_top_k=5, sampled=True, sampled_pred=True), id="sampled-pred"),
+]
+
+
+@pytest.mark.parametrize("config", MATERIALISED)
+def test_a_materialised_table_gives_the_same_losses_and_gradients_without_one_lookup(config, monkeypatch):
+    history, targets = batch()
+    negatives = tf.constant([3, 5, 8, 13, 17, 20])  # fixed, so both runs rank against the same items
+    results = []
+    for materialize in (False, True):
+        distiller = sampled_student_distiller(dataclasses.replace(config, materialize_table=materialize))
+        monkeypatch.setattr(distiller.student, "sample_negatives", lambda: negatives)
+        if materialize:
+
+            def no_lookup(ids):
+                raise AssertionError("materialize_table: the student looked rows up in its STP-TT table")
+
+            monkeypatch.setattr(distiller.student.item_table, "lookup", no_lookup)
+        with tf.GradientTape() as tape:
+            terms = distiller.losses_for(history, targets, training=False)
+        gradients = tape.gradient(terms["loss"], distiller.student.item_table.cores)
+        results.append((terms, [tf.convert_to_tensor(g).numpy() for g in gradients]))
+    (lookup_terms, lookup_gradients), (materialised_terms, materialised_gradients) = results
+    for name in ("loss", "ce", "kd", "cl", "pred"):
+        assert float(materialised_terms[name]) == pytest.approx(float(lookup_terms[name]), rel=1e-5, abs=1e-6)
+    assert float(materialised_terms["kd"]) > 0
+    for materialised, looked_up in zip(materialised_gradients, lookup_gradients, strict=True):
+        np.testing.assert_allclose(materialised, looked_up, rtol=1e-4, atol=1e-6)
+
+
+def numpy_sampled_softmax(queries, labels, table, negatives, log_q) -> np.ndarray:
+    """Per-row loss: label against the negatives, logits minus log q, accidental hits dropped."""
+    losses = []
+    for query, label in zip(queries, labels, strict=True):
+        positive = query @ table[label] - log_q[label]
+        kept = [item for item in negatives if item != label]
+        logits = np.array([positive] + [query @ table[item] - log_q[item] for item in kept])
+        losses.append(np.log(np.sum(np.exp(logits - logits.max()))) + logits.max() - positive)
+    return np.array(losses)
+
+
+def test_sampled_predictive_term_ranks_each_view_against_the_ce_negatives_through_its_table(monkeypatch):
+    config = DistillConfig(kd_top_k=5, sampled=True, sampled_pred=True)
+    distiller = sampled_student_distiller(config)
+    student, teacher = distiller.student, distiller.teacher
+    negatives = np.array([3, 5, 8, 13, 17, 20])
+    draws = []
+
+    def sample_negatives():
+        draws.append(1)
+        return tf.constant(negatives, tf.int32)
+
+    def catalogue_scores(*args):
+        raise AssertionError("the student scored the whole catalogue")
+
+    teacher_scorings = []
+    teacher_item_scores = teacher.item_scores
+
+    def counted_teacher_scores(*args):
+        teacher_scorings.append(1)
+        return teacher_item_scores(*args)
+
+    monkeypatch.setattr(student, "sample_negatives", sample_negatives)
+    monkeypatch.setattr(student, "item_scores", catalogue_scores)
+    monkeypatch.setattr(teacher, "item_scores", counted_teacher_scores)
+    history, targets = batch()
+    terms = distiller.losses_for(history, targets, training=False)
+    assert len(draws) == 1, "the CE and the predictive term must share one draw of negatives"
+    assert len(teacher_scorings) == 1, "the teacher scores the catalogue for its top k only (live here)"
+
+    student_items = student.item_table.lookup(history)
+    student_final = student.final_vector(student.encode(history), history)
+    teacher_final = teacher.final_vector(teacher.encode(history), history)
+    _, _, pred_s, pred_t, usable = distiller.views(
+        history, student_final, teacher_final, student_items, teacher.item_table.lookup(history)
+    )
+    usable = usable.numpy()
+    labels = targets.numpy()[:, -1][usable]
+    log_q = student.log_sampling_prob.numpy()
+    student_table = student.item_table.materialize().numpy()
+    teacher_table = teacher.item_table.materialize().numpy()
+    expected = (
+        numpy_sampled_softmax(pred_s.numpy()[usable], labels, student_table, negatives, log_q).mean()
+        + numpy_sampled_softmax(pred_t.numpy()[usable], labels, teacher_table, negatives, log_q).mean()
+    )
+    assert float(terms["pred"]) == pytest.approx(expected, rel=1e-5)
+    full = sampled_student_distiller(dataclasses.replace(config, sampled_pred=False))
+    assert float(full.losses_for(history, targets, training=False)["pred"]) != pytest.approx(expected)

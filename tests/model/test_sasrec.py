@@ -171,3 +171,30 @@ def test_candidate_scores_are_the_catalogue_scores_of_those_items(item_table):
     candidates = tf.constant([[3, 4, 9, 1], [1, 7, 7, 20]], tf.int32)  # history items, others, a repeat
     expected = tf.gather(model.scores_after(vectors, history), candidates, batch_dims=1)
     np.testing.assert_allclose(model.candidate_scores(vectors, history, candidates), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("item_table", ["dense", "stp_tt"])
+@pytest.mark.parametrize("loss", ["full", "sampled"])
+def test_materialised_table_rows_give_the_lookups_scores_and_loss_of_the_table(item_table, loss):
+    """`table_rows` (the table reconstructed once) stands in for every lookup: same rows, scores, loss."""
+    model = tiny_model(item_table, repeat_scores=True, loss=loss, num_negatives=6)
+    model.repeat.recency.assign(np.linspace(1.0, 2.0, model.config.max_len, dtype=np.float32))
+    table_rows = model.item_table.materialize()
+    history = tf.constant([[0, 0, 0, 3, 5, 3, 9, 2], [0, 0, 0, 0, 0, 0, 7, 1]], tf.int32)
+    vectors = model.final_vector(model.encode(history), history)
+    ids = tf.constant([[3, 4, 9, 1], [1, 7, 7, 20]], tf.int32)
+    np.testing.assert_allclose(model.item_rows(ids, table_rows), model.item_table.lookup(ids), atol=1e-6)
+    np.testing.assert_allclose(
+        model.scores_after(vectors, history, table_rows), model.scores_after(vectors, history), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        model.candidate_scores(vectors, history, ids, table_rows),
+        model.candidate_scores(vectors, history, ids),
+        atol=1e-5,
+    )
+    labels, negatives = tf.constant([2, 1]), tf.constant([4, 5, 6, 11, 12, 2])
+    np.testing.assert_allclose(
+        model.recommendation_loss(vectors, labels, history, table_rows, negatives),
+        model.recommendation_loss(vectors, labels, history, negative_ids=negatives),
+        rtol=1e-5,
+    )
