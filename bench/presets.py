@@ -43,6 +43,10 @@ TEACHERS = {
     ),
 }
 
+# The larger synthetic catalogue (distill.synthetic.SIZES: 4,899 items drawn of 5,000, 4,000 users): the default
+# synthetic preset, so that only the catalogue differs between the two ladders.
+TEACHERS["synthetic-5k"] = TEACHERS["synthetic"]
+
 # RetailRocket (the paper's other session dataset, SR-GNN preprocessing like Tmall): Tmall's settings until a
 # run of its own says otherwise; the baselines stage reads its max_len (50) only.
 TEACHERS["retailrocket"] = TEACHERS["tmall"]
@@ -82,6 +86,12 @@ TABLES = {
         "main": {"tt_item_factors": (32, 32), "tt_dim_factors": (8, 4), "tt_rank": 8, "stp_factor": 2},
         "high": {"tt_item_factors": (32, 32), "tt_dim_factors": (8, 4), "tt_rank": 4, "stp_factor": 2},
         "low": {"tt_item_factors": (32, 32), "tt_dim_factors": (8, 4), "tt_rank": 16, "stp_factor": 2},
+    },
+    # 4,900 rows = 70 x 70 exactly: 31.1x (main, 5,040 parameters), 62.2x (high) and 15.6x (low) tables.
+    "synthetic-5k": {
+        "main": {"tt_item_factors": (70, 70), "tt_dim_factors": (8, 4), "tt_rank": 8, "stp_factor": 2},
+        "high": {"tt_item_factors": (70, 70), "tt_dim_factors": (8, 4), "tt_rank": 4, "stp_factor": 2},
+        "low": {"tt_item_factors": (70, 70), "tt_dim_factors": (8, 4), "tt_rank": 16, "stp_factor": 2},
     },
 }
 
