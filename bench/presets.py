@@ -43,8 +43,8 @@ TEACHERS = {
     ),
 }
 
-# The larger synthetic catalogue (distill.synthetic.SIZES: 4,899 items drawn of 5,000, 4,000 users): the default
-# synthetic preset, so that only the catalogue differs between the two ladders.
+# The larger synthetic catalogue (distill.synthetic.SIZES: 4,899 items drawn of 5,000, 4,000 users): the
+# default synthetic preset, so that only the catalogue differs between the two ladders.
 TEACHERS["synthetic-5k"] = TEACHERS["synthetic"]
 
 # RetailRocket (the paper's other session dataset, SR-GNN preprocessing like Tmall): Tmall's settings until a
