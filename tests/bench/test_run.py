@@ -17,6 +17,8 @@ from bench.render import (
 from convert.default_run import synthetic_dataset
 from distill.cli_flags import errors_as_one_line
 from distill.training import TrainConfig
+from model.equal_budget import count_parameters
+from model.sasrec import SASRecConfig
 
 TINY_TEACHER = (
     {"max_len": 10, "hidden_dim": 8, "num_blocks": 1, "num_heads": 1, "dropout": 0.0},
@@ -90,6 +92,26 @@ def test_student_stage_trains_each_variant_and_times_their_steps(tmp_path):
     assert written["seconds_per_step"] == result["seconds_per_step"]
     text = "\n".join(student_section(result))
     assert "student-full-sampled" in text and "Distillation step, ms" in text
+
+
+def test_a_narrow_table_sets_the_student_width_and_its_dense_rival_matches_that_student():
+    config = SASRecConfig(n_items=99, max_len=10, hidden_dim=16, num_blocks=1)
+    main = {"tt_item_factors": (10, 10), "tt_dim_factors": (4, 4), "tt_rank": 8, "stp_factor": 2}
+    narrow = {**main, "hidden_dim": 8, "tt_dim_factors": (4, 2), "tt_rank": 4}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(run.TABLES, "synthetic", {"main": main, "narrow": narrow})
+        student = run.student_config_for("synthetic", config, "student-narrow-full-order-teacher")
+        rival = run.student_config_for("synthetic", config, "student-dense-narrow-full")
+        main_rival = run.student_config_for("synthetic", config, "student-dense-full")
+    assert (student.item_table, student.hidden_dim, student.tt_dim_factors) == ("stp_tt", 8, (4, 2))
+    assert rival.item_table == "dense"
+    budget = count_parameters(student)
+    assert abs(count_parameters(rival) - budget) <= 0.02 * budget
+    # It rivals the narrow student, not the main one (which is larger: the teacher's width).
+    assert count_parameters(main_rival) > 1.5 * count_parameters(rival)
+    assert run.equal_budget_rival_of("dense-equal-budget:narrow") == "narrow"
+    assert run.equal_budget_rival_of("dense-equal-budget") == "main"
+    assert run.equal_budget_rival_of("narrow") is None
 
 
 def test_exclude_seen_preset_reports_both_protocols(tmp_path):
