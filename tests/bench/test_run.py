@@ -6,6 +6,7 @@ import json
 import pytest
 from absl import flags
 
+from bench import render as run_render
 from bench import run
 from bench.render import (
     sampled_section,
@@ -112,6 +113,31 @@ def test_a_narrow_table_sets_the_student_width_and_its_dense_rival_matches_that_
     assert run.equal_budget_rival_of("dense-equal-budget:narrow") == "narrow"
     assert run.equal_budget_rival_of("dense-equal-budget") == "main"
     assert run.equal_budget_rival_of("narrow") is None
+
+
+def test_each_dense_rival_is_set_against_the_best_stp_tt_student_of_its_size():
+    def entry(name, params, item_table, ndcg, tail_hr):
+        table = {"item_table": item_table} if item_table == "dense" else {"tt_rank": 8}
+        return {
+            "name": name,
+            "params": params,
+            "table": table,
+            "metrics": {"NDCG@10": ndcg},
+            "metrics_tail": {"HR@20": tail_hr},
+        }
+
+    students = {
+        "tt-a": entry("tt-a", 1000, "stp_tt", 0.30, 0.20),
+        "tt-b": entry("tt-b", 1010, "stp_tt", 0.35, 0.10),
+        "tt-small": entry("tt-small", 500, "stp_tt", 0.50, 0.50),
+        "dense": entry("dense", 1000, "dense", 0.32, 0.15),
+    }
+    lines = run_render.rival_lines(students)
+    # tt-small is not of the rival's size; tt-b is the better of the two that are (by NDCG@10).
+    assert lines == [
+        "- tt-b - dense (1,000 parameters), NDCG@10: 0.0300 >= 0.0000: met",
+        "- tt-b - dense (1,000 parameters), tail HR@20: -0.0500 >= 0.0000: MISSED (short by 0.0500)",
+    ]
 
 
 def test_exclude_seen_preset_reports_both_protocols(tmp_path):
