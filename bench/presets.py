@@ -87,6 +87,14 @@ TABLES = {
         "high": {"tt_item_factors": (32, 32), "tt_dim_factors": (8, 4), "tt_rank": 4, "stp_factor": 2},
         "low": {"tt_item_factors": (32, 32), "tt_dim_factors": (8, 4), "tt_rank": 16, "stp_factor": 2},
         # A narrower student backbone (KD over logits needs no equal widths): the main table's rank at d = 16.
+        # Between the two: d = 24 at R = 24 (5,376 table parameters, 4.5x the d = 24 dense table).
+        "mid": {
+            "hidden_dim": 24,
+            "tt_item_factors": (32, 32),
+            "tt_dim_factors": (6, 4),
+            "tt_rank": 24,
+            "stp_factor": 2,
+        },
         "narrow": {
             "hidden_dim": 16,
             "tt_item_factors": (32, 32),
@@ -160,4 +168,6 @@ STUDENTS = {
     # order, and the dense rival of its own (smaller) parameter count.
     "student-narrow-full-order-teacher": ("narrow", DistillConfig(item_order="teacher")),
     "student-dense-narrow-full": (f"{EQUAL_BUDGET}:narrow", DistillConfig()),
+    "student-mid-full-order-teacher": ("mid", DistillConfig(item_order="teacher")),
+    "student-dense-mid-full": (f"{EQUAL_BUDGET}:mid", DistillConfig()),
 }
