@@ -43,6 +43,10 @@ TEACHERS = {
     ),
 }
 
+# The larger synthetic catalogue (distill.synthetic.SIZES: 4,899 items drawn of 5,000, 4,000 users): the
+# default synthetic preset, so that only the catalogue differs between the two ladders.
+TEACHERS["synthetic-5k"] = TEACHERS["synthetic"]
+
 # RetailRocket (the paper's other session dataset, SR-GNN preprocessing like Tmall): Tmall's settings until a
 # run of its own says otherwise; the baselines stage reads its max_len (50) only.
 TEACHERS["retailrocket"] = TEACHERS["tmall"]
@@ -85,14 +89,52 @@ TABLES = {
         "main": {"tt_item_factors": (32, 32), "tt_dim_factors": (8, 4), "tt_rank": 8, "stp_factor": 2},
         "high": {"tt_item_factors": (32, 32), "tt_dim_factors": (8, 4), "tt_rank": 4, "stp_factor": 2},
         "low": {"tt_item_factors": (32, 32), "tt_dim_factors": (8, 4), "tt_rank": 16, "stp_factor": 2},
+        # A narrower student backbone (KD over logits needs no equal widths): the main table's rank at d = 16.
+        # Between the two: d = 24 at R = 24 (5,376 table parameters, 4.5x the d = 24 dense table).
+        "mid": {
+            "hidden_dim": 24,
+            "tt_item_factors": (32, 32),
+            "tt_dim_factors": (6, 4),
+            "tt_rank": 24,
+            "stp_factor": 2,
+        },
+        "narrow": {
+            "hidden_dim": 16,
+            "tt_item_factors": (32, 32),
+            "tt_dim_factors": (4, 4),
+            "tt_rank": 8,
+            "stp_factor": 2,
+        },
+    },
+    # 4,900 rows = 70 x 70 exactly: 31.1x (main, 5,040 parameters), 62.2x (high) and 15.6x (low) tables.
+    "synthetic-5k": {
+        "main": {"tt_item_factors": (70, 70), "tt_dim_factors": (8, 4), "tt_rank": 8, "stp_factor": 2},
+        "high": {"tt_item_factors": (70, 70), "tt_dim_factors": (8, 4), "tt_rank": 4, "stp_factor": 2},
+        "low": {"tt_item_factors": (70, 70), "tt_dim_factors": (8, 4), "tt_rank": 16, "stp_factor": 2},
+        "narrow": {
+            "hidden_dim": 16,
+            "tt_item_factors": (70, 70),
+            "tt_dim_factors": (4, 4),
+            "tt_rank": 8,
+            "stp_factor": 2,
+        },
     },
 }
 
 # RetailRocket (36,968 items) fits Tmall's 202 x 202 rows; its tables until a run of its own says otherwise.
 TABLES["retailrocket"] = TABLES["tmall"]
 
-# Not a table: the student is a dense SASRec with as many parameters as the "main" table's student.
+# Not a table: the student is a dense SASRec with as many parameters as the "main" table's student;
+# f"{EQUAL_BUDGET}:{table}" rivals the student of another table (e.g. the narrow backbone's).
 EQUAL_BUDGET = "dense-equal-budget"
+
+
+def equal_budget_rival_of(table: str) -> str | None:
+    """The STP-TT table whose student a dense equal-budget `table` matches; None for an STP-TT table."""
+    if table == EQUAL_BUDGET:
+        return "main"
+    prefix = f"{EQUAL_BUDGET}:"
+    return table[len(prefix) :] if table.startswith(prefix) else None
 
 # The ablation ladder of the student table in BENCHMARKS.md: name -> (table, loss weights).
 STUDENTS = {
@@ -125,4 +167,10 @@ STUDENTS = {
         DistillConfig(ce_weight=1.0, kd_weight=0.0, cl_weight=0.0, pred_weight=0.0),
     ),
     "student-dense-full": (EQUAL_BUDGET, DistillConfig()),
+    # A narrower backbone (the "narrow" table's hidden_dim) under the same table rank, in the teacher's item
+    # order, and the dense rival of its own (smaller) parameter count.
+    "student-narrow-full-order-teacher": ("narrow", DistillConfig(item_order="teacher")),
+    "student-dense-narrow-full": (f"{EQUAL_BUDGET}:narrow", DistillConfig()),
+    "student-mid-full-order-teacher": ("mid", DistillConfig(item_order="teacher")),
+    "student-dense-mid-full": (f"{EQUAL_BUDGET}:mid", DistillConfig()),
 }

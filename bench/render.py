@@ -346,7 +346,36 @@ def student_section(result: dict) -> list[str]:
         lines.append(
             target_line("high-compression point, table compression", high["compression_table"], 60.0)
         )
+    lines += rival_lines(students)
     return lines + [""]
+
+
+def rival_lines(students: dict[str, dict]) -> list[str]:
+    """For every equal-budget dense rival (a student whose table is dense), the best STP-TT student of its
+    parameter count (within 2%) by NDCG@10 against it: overall NDCG@10 and tail HR@20 (issue 17)."""
+    lines = []
+    for rival in students.values():
+        if rival.get("table", {}).get("item_table") != "dense":
+            continue
+        peers = [
+            entry
+            for entry in students.values()
+            if entry.get("table", {}).get("item_table") != "dense"
+            and abs(entry["params"] - rival["params"]) <= 0.02 * rival["params"]
+        ]
+        if not peers:
+            continue
+        best = max(peers, key=lambda entry: entry["metrics"]["NDCG@10"])
+        name = f"{best['name']} - {rival['name']} ({rival['params']:,} parameters)"
+        lines.append(
+            target_line(
+                f"{name}, NDCG@10", best["metrics"]["NDCG@10"] - rival["metrics"]["NDCG@10"], 0.0
+            )
+        )
+        best_tail, rival_tail = best.get("metrics_tail", {}), rival.get("metrics_tail", {})
+        if "HR@20" in best_tail and "HR@20" in rival_tail:
+            lines.append(target_line(f"{name}, tail HR@20", best_tail["HR@20"] - rival_tail["HR@20"], 0.0))
+    return lines
 
 
 def table_rank_section(result: dict) -> list[str]:
@@ -560,7 +589,7 @@ def render() -> str:
         "from their checkpoints), then re-render.",
         "",
     ]
-    for dataset in ("ml-1m", "tmall", "retailrocket", "synthetic"):
+    for dataset in ("ml-1m", "tmall", "retailrocket", "synthetic", "synthetic-5k"):
         for stage, section in SECTIONS:
             path = RESULTS_DIR / f"{dataset}-{stage}.json"
             if path.exists():

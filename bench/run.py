@@ -23,7 +23,14 @@ from pathlib import Path
 
 from absl import app, flags
 
-from bench.presets import EQUAL_BUDGET, EXCLUDE_HISTORY, STUDENTS, TABLES, TEACHER_VARIANTS, TEACHERS
+from bench.presets import (
+    EXCLUDE_HISTORY,
+    STUDENTS,
+    TABLES,
+    TEACHER_VARIANTS,
+    TEACHERS,
+    equal_budget_rival_of,
+)
 from distill.cli_flags import errors_as_one_line
 from distill.distiller import DistillConfig
 from distill.model_io import load_model
@@ -139,12 +146,14 @@ def run_baselines(name: str, data_dir: str | None) -> dict:
 
 
 def student_config_for(name: str, config: SASRecConfig, variant: str) -> SASRecConfig:
-    """The preset student of `variant`: an STP-TT table of the preset's size, or the dense rival with the
-    main STP-TT student's parameter count."""
+    """The preset student of `variant`: an STP-TT table of the preset's size (on the teacher's backbone, or
+    at the width the table's entry names), or the dense rival with that STP-TT student's parameter count."""
     table = STUDENTS[variant][0]
-    if table == EQUAL_BUDGET:
-        main = SASRecConfig.from_dict({**config.to_dict(), "item_table": "stp_tt", **TABLES[name]["main"]})
-        return dense_config_with_budget(main, count_parameters(main))
+    rival_of = equal_budget_rival_of(table)
+    if rival_of is not None:
+        shape = TABLES[name][rival_of]
+        stp_tt = SASRecConfig.from_dict({**config.to_dict(), "item_table": "stp_tt", **shape})
+        return dense_config_with_budget(stp_tt, count_parameters(stp_tt))
     return SASRecConfig.from_dict({**config.to_dict(), "item_table": "stp_tt", **TABLES[name][table]})
 
 
@@ -183,7 +192,7 @@ def run_students(
             overwrite=overwrite,
         )
         entry = metrics["models"][0]
-        if table == EQUAL_BUDGET:
+        if equal_budget_rival_of(table) is not None:
             fields = ("item_table", "hidden_dim", "ffn_dim")
             entry["table"] = {key: getattr(student_config, key) for key in fields}
         else:

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from distill import loaders
 from distill.dataset import SequenceDataset, from_sessions, leave_one_out
+from distill.synthetic import SIZES as SYNTHETIC_SIZES
 from distill.synthetic import generate_synthetic
 
 DATA_DIR_ENV = "ODREC_DATA_DIR"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
-DATASETS = ("ml-1m", "ml-100k", "amazon-video", "tmall", "retailrocket", "synthetic")
+DATASETS = ("ml-1m", "ml-100k", "amazon-video", "tmall", "retailrocket", *SYNTHETIC_SIZES)
 FORMATS = ("user-item", "movielens", "csv", "sessions")
 
 _HOW_TO_POINT_ELSEWHERE = (
@@ -124,7 +125,7 @@ def load_dataset(
         data_dir: benchmark folder (see `resolve_data_dir`).
         path: a file of your own (for `fmt="sessions"`: "TRAIN,TEST").
         fmt: one of `FORMATS`, required with `path`.
-        seed: seed of the synthetic generator.
+        seed: seed of the synthetic generator (datasets of `distill.synthetic.SIZES`).
 
     Raises:
         DatasetNotFoundError: a file is missing; the message names where we looked and how to point elsewhere.
@@ -135,9 +136,10 @@ def load_dataset(
         return _load_path(name or Path(path.split(",")[0]).name, path, fmt)
     if name is None:
         raise ValueError(f"give a dataset name (one of {DATASETS}) or a path with its format")
-    if name == "synthetic":
-        generated = generate_synthetic(seed=seed)
-        return leave_one_out("synthetic", generated.sequences, generated.titles)
+    if name in SYNTHETIC_SIZES:
+        n_users, n_items = SYNTHETIC_SIZES[name]
+        generated = generate_synthetic(n_users=n_users, n_items=n_items, seed=seed)
+        return leave_one_out(name, generated.sequences, generated.titles)
     if name not in _BUILDERS:
         raise ValueError(
             f"unknown dataset {name!r}; choose one of {DATASETS} or pass --data PATH --format FMT"

@@ -7,6 +7,7 @@ import json
 import pytest
 from absl import flags
 
+from bench import render as run_render
 from bench import run
 from bench.render import (
     sampled_section,
@@ -18,6 +19,8 @@ from bench.render import (
 from convert.default_run import synthetic_dataset
 from distill.cli_flags import errors_as_one_line
 from distill.training import TrainConfig
+from model.equal_budget import count_parameters
+from model.sasrec import SASRecConfig
 
 TINY_TEACHER = (
     {"max_len": 10, "hidden_dim": 8, "num_blocks": 1, "num_heads": 1, "dropout": 0.0},
@@ -91,6 +94,51 @@ def test_student_stage_trains_each_variant_and_times_their_steps(tmp_path):
     assert written["seconds_per_step"] == result["seconds_per_step"]
     text = "\n".join(student_section(result))
     assert "student-full-sampled" in text and "Distillation step, ms" in text
+
+
+def test_a_narrow_table_sets_the_student_width_and_its_dense_rival_matches_that_student():
+    config = SASRecConfig(n_items=99, max_len=10, hidden_dim=16, num_blocks=1)
+    main = {"tt_item_factors": (10, 10), "tt_dim_factors": (4, 4), "tt_rank": 8, "stp_factor": 2}
+    narrow = {**main, "hidden_dim": 8, "tt_dim_factors": (4, 2), "tt_rank": 4}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(run.TABLES, "synthetic", {"main": main, "narrow": narrow})
+        student = run.student_config_for("synthetic", config, "student-narrow-full-order-teacher")
+        rival = run.student_config_for("synthetic", config, "student-dense-narrow-full")
+        main_rival = run.student_config_for("synthetic", config, "student-dense-full")
+    assert (student.item_table, student.hidden_dim, student.tt_dim_factors) == ("stp_tt", 8, (4, 2))
+    assert rival.item_table == "dense"
+    budget = count_parameters(student)
+    assert abs(count_parameters(rival) - budget) <= 0.02 * budget
+    # It rivals the narrow student, not the main one (which is larger: the teacher's width).
+    assert count_parameters(main_rival) > 1.5 * count_parameters(rival)
+    assert run.equal_budget_rival_of("dense-equal-budget:narrow") == "narrow"
+    assert run.equal_budget_rival_of("dense-equal-budget") == "main"
+    assert run.equal_budget_rival_of("narrow") is None
+
+
+def test_each_dense_rival_is_set_against_the_best_stp_tt_student_of_its_size():
+    def entry(name, params, item_table, ndcg, tail_hr):
+        table = {"item_table": item_table} if item_table == "dense" else {"tt_rank": 8}
+        return {
+            "name": name,
+            "params": params,
+            "table": table,
+            "metrics": {"NDCG@10": ndcg},
+            "metrics_tail": {"HR@20": tail_hr},
+        }
+
+    students = {
+        "tt-a": entry("tt-a", 1000, "stp_tt", 0.30, 0.20),
+        "tt-b": entry("tt-b", 1010, "stp_tt", 0.35, 0.10),
+        "tt-small": entry("tt-small", 500, "stp_tt", 0.50, 0.50),
+        "dense": entry("dense", 1000, "dense", 0.32, 0.15),
+    }
+    lines = run_render.rival_lines(students)
+    # tt-small is not of the rival's size; tt-b is the better of the two that are (by NDCG@10).
+    assert lines == [
+        "- tt-b - dense (1,000 parameters), NDCG@10: 0.0300 >= 0.0000: met",
+        "- tt-b - dense (1,000 parameters), tail HR@20: -0.0500 >= 0.0000: MISSED (short by 0.0500)",
+    ]
 
 
 def test_exclude_seen_preset_reports_both_protocols(tmp_path):

@@ -75,6 +75,16 @@ def test_synthetic_is_the_default_generator_split_leave_one_out() -> None:
     assert 900 < dataset.n_items <= synthetic.DEFAULT_ITEMS
 
 
+def test_the_larger_synthetic_catalogue_is_the_generator_at_its_named_size() -> None:
+    n_users, n_items = synthetic.SIZES["synthetic-5k"]
+    dataset = load_dataset("synthetic-5k")
+    assert dataset.name == "synthetic-5k"
+    assert dataset.summary()["n_train_sequences"] == n_users
+    # Rarely clicked items may never be drawn; most of the catalogue is.
+    assert 0.9 * n_items < dataset.n_items <= n_items
+    assert "synthetic-5k" in registry.DATASETS
+
+
 # Real data: the numbers come from the READMEs of /work/shared/data (computed there independently of this
 # code). Stand-in: the same files, generated and counted by tests/distill/standin_data.py, so CI runs
 # every path.
