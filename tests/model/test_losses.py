@@ -18,6 +18,20 @@ def numpy_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(-log_probs[np.arange(len(labels)), labels].mean())
 
 
+def _mean_sampled_loss(queries, labels, table, negative_ids, log_q) -> tf.Tensor:
+    """The batch mean of `sampled_softmax_losses` with the rows of `table` for the labels and negatives."""
+    return tf.reduce_mean(
+        sampled_softmax_losses(
+            tf.constant(queries),
+            tf.constant(labels),
+            tf.constant(table[labels]),
+            tf.constant(negative_ids),
+            tf.constant(table[negative_ids]),
+            tf.constant(log_q),
+        )
+    )
+
+
 def test_softmax_cross_entropy_hand_computed():
     # Row 0: p(label 2) = 3 / 5 -> ln(5/3) = 0.510826; row 1: uniform over 3 -> ln 3 = 1.098612.
     scores = tf.constant([[0.0, 0.0, math.log(3.0)], [1.0, 1.0, 1.0]])
@@ -71,16 +85,7 @@ def test_sampled_softmax_matches_numpy():
         logits = np.array([positive, *negatives], dtype=np.float64)
         expected_rows.append(np.log(np.exp(logits - logits.max()).sum()) + logits.max() - positive)
 
-    loss = tf.reduce_mean(
-        sampled_softmax_losses(
-            tf.constant(queries),
-            tf.constant(labels),
-            tf.constant(table[labels]),
-            tf.constant(negative_ids),
-            tf.constant(table[negative_ids]),
-            tf.constant(log_q),
-        )
-    )
+    loss = _mean_sampled_loss(queries, labels, table, negative_ids, log_q)
     assert float(loss) == pytest.approx(float(np.mean(expected_rows)), rel=1e-5)
 
 
@@ -94,15 +99,6 @@ def test_sampled_softmax_with_all_items_as_negatives_equals_full_softmax_under_u
     labels = np.array([2, 6])
     negative_ids = np.arange(1, n_items + 1)
     log_q = np.full(n_items + 1, -math.log(n_items), dtype=np.float32)
-    loss = tf.reduce_mean(
-        sampled_softmax_losses(
-            tf.constant(queries),
-            tf.constant(labels),
-            tf.constant(table[labels]),
-            tf.constant(negative_ids),
-            tf.constant(table[negative_ids]),
-            tf.constant(log_q),
-        )
-    )
+    loss = _mean_sampled_loss(queries, labels, table, negative_ids, log_q)
     expected = numpy_cross_entropy(queries @ table[1:].T, labels - 1)
     assert float(loss) == pytest.approx(expected, rel=1e-5)
