@@ -19,7 +19,13 @@ from distill.item_order import reorder_dataset, reorder_item_table, student_item
 from distill.model_io import check_model_folder, load_model
 from distill.pipeline import EpochBatches
 from distill.run_folder import owned_run_folder
-from distill.teacher import item_counts, split_metrics, train_and_evaluate, training_sequences
+from distill.teacher import (
+    item_counts,
+    print_comparison,
+    split_metrics,
+    train_and_evaluate,
+    training_sequences,
+)
 from distill.teacher_cache import load_or_build_teacher_cache
 from distill.training import (
     TrainConfig,
@@ -196,6 +202,9 @@ def _train_student(
     }
     atomic_write_text(write_dir / "metrics.json", json.dumps(metrics, indent=2))
     remove_worker_dir(out_dir, write_dir)
-    print(json.dumps({key: entry[key] for key in ("params", "compression_table", "compression_model")}))
-    print(json.dumps(entry["metrics"]))
+    print(
+        f"student: {entry['params']:,} parameters, item table {entry['compression_table']:.1f}x and model "
+        f"{entry['compression_model']:.1f}x smaller than the teacher's"
+    )
+    print_comparison([entry])
     return metrics

@@ -263,6 +263,7 @@ def _train_teacher(
 
 
 def print_comparison(entries: Sequence[dict]) -> None:
+    """A table of the entries' test metrics on stdout, one row each: what a person reads after training."""
     keys = ("HR@10", "NDCG@10", "MRR@10", "HR@20", "NDCG@20", "MRR@20")
     print(f"{'model':<28}" + "".join(f"{key:>10}" for key in keys))
     for entry in entries:

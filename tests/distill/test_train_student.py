@@ -77,7 +77,7 @@ def test_train_student_refuses_a_teacher_of_another_catalogue(tiny_teacher, tmp_
     "sampled", [[], ["--sampled_distillation", "--kd_top_k", "5"]], ids=["full", "sampled"]
 )
 def test_cli_one_epoch_end_to_end(cli_teacher_dir, tmp_path, sampled):
-    run_cli(
+    result = run_cli(
         "distill.train_student",
         *("--teacher", str(cli_teacher_dir), "--dataset", "synthetic", "--epochs", "1"),
         *("--batch_size", "256", "--tt_rank", "4", "--stp_factor", "2", "--out", str(tmp_path)),
@@ -92,6 +92,9 @@ def test_cli_one_epoch_end_to_end(cli_teacher_dir, tmp_path, sampled):
     assert metrics["config"]["item_table"] == "stp_tt" and metrics["config"]["hidden_dim"] == 8
     assert metrics["config"]["loss"] == ("sampled" if sampled else "full")
     assert metrics["distill_config"]["sampled"] is bool(sampled)
+    # What a person reads at the end: a sentence and a table row, not a JSON dump.
+    assert f"student: {entry['params']:,} parameters, item table" in result.stdout
+    assert f"{entry['metrics']['NDCG@10']:>10.4f}" in result.stdout and '{"' not in result.stdout
 
 
 def test_a_wrong_teacher_folder_is_refused_before_training(tiny_teacher, tiny_dataset, tmp_path):
