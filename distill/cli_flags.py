@@ -139,6 +139,13 @@ def define_training_flags(
         **into,
     )
     flags.DEFINE_float("lr_decay_factor", 0.3, "See --lr_decay_patience; in (0, 1).", **into)
+    flags.DEFINE_float(
+        "weight_decay",
+        0.0,
+        "Decoupled weight decay (AdamW): each step every weight shrinks by learning rate x this (0: Adam).",
+        lower_bound=0.0,
+        **into,
+    )
     flags.register_validator(
         "lr_decay_factor",
         lambda value: math.isfinite(value) and 0.0 < value < 1.0,
@@ -227,6 +234,7 @@ def train_config_from_flags(values: flags.FlagValues) -> TrainConfig:
         lr_decay_patience=values.lr_decay_patience,
         lr_decay_factor=values.lr_decay_factor,
         monitor=values.monitor,
+        weight_decay=values.weight_decay,
     )
 
 

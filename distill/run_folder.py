@@ -27,7 +27,7 @@ RUN_RECORD = "run.json"
 RESUMABLE_SETTINGS = ("epochs", "patience", "checkpoint_share")
 # Settings added after folders were first written, with the value those folders ran at: a record without
 # one matches a run at that value (a folder of an older version stays resumable), and only that value.
-ADDED_SETTINGS = {"item_order": "natural", "monitor": "all"}
+ADDED_SETTINGS = {"item_order": "natural", "monitor": "all", "weight_decay": 0.0}
 ARTIFACTS_DIR = Path("artifacts")
 SHORT_HASH_LENGTH = 10
 

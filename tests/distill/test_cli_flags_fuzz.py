@@ -26,7 +26,7 @@ NUMERIC_FLAGS = [
     "epochs", "batch_size", "max_len", "hidden_dim", "num_blocks", "num_heads", "dropout", "learning_rate",
     "patience", "seed", "lr_decay_factor", "lr_decay_patience", "num_negatives", "tt_rank", "stp_factor",
     "tt_num_cores", "temperature", "cl_temperature", "ce_weight", "kd_weight", "kd_top_k", "top_k",
-    "student_epochs", "golden_cases", "bench_runs", "tt_item_factors", "tt_dim_factors",
+    "student_epochs", "golden_cases", "bench_runs", "tt_item_factors", "tt_dim_factors", "weight_decay",
 ]  # fmt: skip
 
 

@@ -94,6 +94,16 @@ def test_a_folder_written_before_a_setting_existed_resumes_only_at_its_old_value
         )
 
 
+def test_a_teacher_folder_from_before_weight_decay_resumes_without_it(tmp_path):
+    folder = tmp_path / "run"
+    older = TrainConfig().to_dict()
+    del older["weight_decay"]
+    claim_run_folder(folder, {"train": older}, "fingerprint", False)
+    claim_run_folder(folder, {"train": TrainConfig().to_dict()}, "fingerprint", False)
+    with pytest.raises(RunFolderError, match="train.weight_decay .0.0 in the folder, 0.05 now"):
+        claim_run_folder(folder, {"train": TrainConfig(weight_decay=0.05).to_dict()}, "fingerprint", False)
+
+
 def test_a_folder_of_foreign_files_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(RunFolderError, match=f"no {RUN_RECORD}.*--overwrite"):

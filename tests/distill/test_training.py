@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from distill.pipeline import training_dataset
-from distill.training import MONITORS, STATE_FILE, TrainConfig, TrainingDivergedError, fit, monitored_score
+from distill.training import (
+    MONITORS,
+    STATE_FILE,
+    TrainConfig,
+    TrainingDivergedError,
+    fit,
+    make_optimizer,
+    monitored_score,
+)
 from model.keras_setup import keras, tf
 from model.sasrec import SASRec
 from tests.conftest import tiny_sasrec_config
@@ -192,6 +200,41 @@ def test_learning_rate_decays_on_a_plateau_and_survives_a_resume(tmp_path):
     state = fit(resumed, linear_data(), second.validate, second.save_best, tmp_path, longer)
     # Epoch 6 runs at the resumed 0.005 and is the 2nd epoch after the best (epoch 4): 0.0025 from epoch 7.
     assert [entry["learning_rate"] for entry in state["history"]][5:] == pytest.approx([0.005, 0.0025])
+
+
+def test_weight_decay_shrinks_every_weight_each_step_beside_the_adam_update():
+    """AdamW's decoupled decay: a weight whose gradient is zero (an item row absent from the batch) still
+    shrinks by learning_rate x weight_decay per step; without decay it does not move."""
+    for decay, expected in ((0.0, 2.0), (0.1, 2.0 * (1 - 0.01 * 0.1))):
+        weights = tf.Variable([2.0, 2.0])
+        optimizer = make_optimizer(TrainConfig(learning_rate=0.01, weight_decay=decay), [weights])
+        optimizer.apply_gradients([(tf.constant([0.0, 1.0]), weights)])
+        assert weights.numpy()[0] == pytest.approx(expected, rel=1e-6)
+        assert weights.numpy()[1] == pytest.approx(expected - 0.01, rel=1e-4)  # Adam's first step: lr x sign
+
+
+def test_a_sasrec_step_with_weight_decay_is_the_adam_step_less_the_decay_of_every_weight():
+    """Decoupled decay through the model's own train step (embedding gradients are sparse): after one step
+    the weights differ from plain Adam's by learning_rate x weight_decay x the weights before, item rows
+    included."""
+    history = np.array([[0, 0, 0, 0, 0, 1, 2, 3]] * 2, dtype=np.int32)
+    targets = np.array([[0, 0, 0, 0, 0, 2, 3, 4]] * 2, dtype=np.int32)
+    stepped = []
+    for decay in (0.0, 0.5):
+        tf.keras.utils.set_random_seed(0)
+        model = SASRec(tiny_sasrec_config(n_items=15)).build_for_inference()
+        model.compile(optimizer=make_optimizer(TrainConfig(weight_decay=decay), model.trainable_variables))
+        before = [variable.numpy() for variable in model.trainable_variables]
+        model.train_on_batch(history, targets)
+        stepped.append([variable.numpy() for variable in model.trainable_variables])
+    for old, plain, decayed in zip(before, *stepped, strict=True):
+        np.testing.assert_allclose(decayed, plain - 1e-3 * 0.5 * old, atol=1e-6)
+
+
+def test_bad_weight_decays_are_refused():
+    for decay in (-0.1, float("nan")):
+        with pytest.raises(ValueError, match=f"weight_decay={decay}"):
+            TrainConfig(weight_decay=decay)
 
 
 def test_bad_decay_settings_are_refused():
