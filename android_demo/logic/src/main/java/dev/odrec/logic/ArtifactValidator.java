@@ -93,25 +93,35 @@ public final class ArtifactValidator {
     int topK = sidecar.topK();
     // Spare item slots of an on-device export are score columns too (docs/artifacts.md).
     int scoreWidth = sidecar.nItems() + 1 + sidecar.spareItems();
-    SignatureSpec recommend = signatures.get(Sidecar.RECOMMEND);
-    if (recommend == null) {
-      problems.add(who + " has no '" + Sidecar.RECOMMEND + "' signature (it has " + signatures.keySet() + ")");
-    } else {
-      checkInputs(problems, who, Sidecar.RECOMMEND, recommend, maxLen);
+    SignatureSpec recommend = signatureWithHistoryInput(problems, who, signatures, Sidecar.RECOMMEND, maxLen);
+    if (recommend != null) {
       checkOutput(problems, who, Sidecar.RECOMMEND, recommend, Sidecar.ITEM_IDS, "int32",
           new int[] {1, topK}, "top_k (K)", topK);
       checkOutput(problems, who, Sidecar.RECOMMEND, recommend, Sidecar.SCORES, "float32",
           new int[] {1, topK}, "top_k (K)", topK);
     }
-    SignatureSpec score = signatures.get(Sidecar.SCORE);
-    if (score == null) {
-      problems.add(who + " has no '" + Sidecar.SCORE + "' signature (it has " + signatures.keySet() + ")");
-    } else {
-      checkInputs(problems, who, Sidecar.SCORE, score, maxLen);
+    SignatureSpec score = signatureWithHistoryInput(problems, who, signatures, Sidecar.SCORE, maxLen);
+    if (score != null) {
       checkOutput(problems, who, Sidecar.SCORE, score, Sidecar.SCORES, "float32",
           new int[] {1, scoreWidth}, "n_items + 1", scoreWidth);
     }
     return problems;
+  }
+
+  /**
+   * The signature {@code signatureName} with its {@code history} input checked (both signatures take the same input).
+   *
+   * @return the signature, or null when {@code signatures} lacks it (a problem is added then)
+   */
+  private static SignatureSpec signatureWithHistoryInput(List<String> problems, String who,
+      Map<String, SignatureSpec> signatures, String signatureName, int maxLen) {
+    SignatureSpec signature = signatures.get(signatureName);
+    if (signature == null) {
+      problems.add(who + " has no '" + signatureName + "' signature (it has " + signatures.keySet() + ")");
+    } else {
+      checkInputs(problems, who, signatureName, signature, maxLen);
+    }
+    return signature;
   }
 
   private static void checkInputs(List<String> problems, String who, String signatureName, SignatureSpec signature,
