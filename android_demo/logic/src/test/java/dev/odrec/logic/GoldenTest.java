@@ -6,10 +6,7 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
-import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -22,23 +19,14 @@ import org.junit.Test;
  * on-device parity check in the app and the browser test cover model execution.)
  */
 public class GoldenTest {
-  private static File assetsDir;
+  private static final BundledAssets ASSETS = new BundledAssets("sync the app's assets from an export first");
   private static Sidecar sidecar;
   private static Vocab vocab;
   private static GoldenFile golden;
 
-  private static byte[] readAsset(String name) throws IOException {
-    File file = new File(assetsDir, name);
-    if (!file.isFile()) {
-      fail(file + " is missing: sync the app's assets from an export first, e.g.\n"
-          + "  python android_demo/sync_assets.py --export_dir artifacts/synthetic");
-    }
-    return Files.readAllBytes(file.toPath());
-  }
-
   private static String singleSidecarName() {
     List<String> names = new ArrayList<>();
-    String[] files = assetsDir.list();
+    String[] files = ASSETS.dir.list();
     for (String name : files == null ? new String[0] : files) {
       // The on-device export's sidecar sits beside the model's (OnDeviceGoldenTest reads it).
       if (name.startsWith("student_") && name.endsWith(".json") && !name.endsWith("_on_device.json")) {
@@ -47,7 +35,7 @@ public class GoldenTest {
     }
     Collections.sort(names);
     if (names.size() != 1) {
-      fail("expected exactly one student_<variant>.json in " + assetsDir + ", found " + names
+      fail("expected exactly one student_<variant>.json in " + ASSETS.dir + ", found " + names
           + "; sync the assets with android_demo/sync_assets.py");
     }
     return names.get(0);
@@ -55,17 +43,14 @@ public class GoldenTest {
 
   @BeforeClass
   public static void loadAssets() throws IOException {
-    assetsDir = new File(System.getProperty("odrec.assetsDir", "../app/src/main/assets"));
-    golden = GoldenFile.parse(new String(readAsset("golden.json"), StandardCharsets.UTF_8));
-    String sidecarName = singleSidecarName();
-    sidecar = Sidecar.parse(new String(readAsset(sidecarName), StandardCharsets.UTF_8), sidecarName);
-    vocab = Vocab.parse(readAsset(sidecar.vocabFile()));
+    golden = GoldenFile.parse(ASSETS.readText("golden.json"));
+    sidecar = ASSETS.sidecar(singleSidecarName());
+    vocab = ASSETS.vocab(sidecar);
   }
 
   @Test
   public void assetsAgreeWithTheirSidecar() throws IOException {
-    byte[] vocabBytes = readAsset(sidecar.vocabFile());
-    List<String> problems = ArtifactValidator.fileProblems(sidecar, readAsset(sidecar.modelFile()), vocabBytes, vocab);
+    List<String> problems = ASSETS.fileProblems(sidecar, vocab);
     assertTrue(problems.toString(), problems.isEmpty());
   }
 

@@ -4,7 +4,6 @@ import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assert.fail;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -31,34 +30,21 @@ import org.junit.rules.TemporaryFolder;
 public class OnDeviceGoldenTest {
   @Rule public final TemporaryFolder folder = new TemporaryFolder();
 
-  private static File assetsDir;
+  private static final BundledAssets ASSETS = new BundledAssets("export with --on_device_training and sync");
   private static Sidecar sidecar;
   private static Vocab vocab;
   private static JsonObject golden;
 
-  private static byte[] readAsset(String name) throws IOException {
-    File file = new File(assetsDir, name);
-    if (!file.isFile()) {
-      fail(file + " is missing: export with --on_device_training and sync, e.g.\n"
-          + "  python android_demo/sync_assets.py --export_dir artifacts/synthetic");
-    }
-    return Files.readAllBytes(file.toPath());
-  }
-
   @BeforeClass
   public static void loadAssets() throws IOException {
-    assetsDir = new File(System.getProperty("odrec.assetsDir", "../app/src/main/assets"));
-    sidecar = Sidecar.parse(new String(readAsset("student_fp32_on_device.json"), StandardCharsets.UTF_8),
-        "student_fp32_on_device.json");
-    vocab = Vocab.parse(readAsset(sidecar.vocabFile()));
-    golden = JsonParser.parseString(new String(readAsset("golden_on_device.json"), StandardCharsets.UTF_8))
-        .getAsJsonObject();
+    sidecar = ASSETS.sidecar("student_fp32_on_device.json");
+    vocab = ASSETS.vocab(sidecar);
+    golden = JsonParser.parseString(ASSETS.readText("golden_on_device.json")).getAsJsonObject();
   }
 
   @Test
   public void theOnDeviceExportAgreesWithItsSidecar() throws IOException {
-    List<String> problems = ArtifactValidator.fileProblems(sidecar, readAsset(sidecar.modelFile()),
-        readAsset(sidecar.vocabFile()), vocab);
+    List<String> problems = ASSETS.fileProblems(sidecar, vocab);
     assertTrue(problems.toString(), problems.isEmpty());
     assertTrue(sidecar.isOnDevice());
     assertEquals(sidecar.sha256(), golden.get("model_sha256").getAsString());
@@ -133,7 +119,7 @@ public class OnDeviceGoldenTest {
   @Test
   public void theAppCannotSendAnything() throws IOException {
     // Nothing the user does leaves the phone: the manifest asks for no network permission at all.
-    File manifest = new File(assetsDir, "../AndroidManifest.xml");
+    File manifest = new File(ASSETS.dir, "../AndroidManifest.xml");
     String text = new String(Files.readAllBytes(manifest.toPath()), StandardCharsets.UTF_8);
     assertFalse(text.contains("android.permission.INTERNET"));
     assertFalse(text.contains("uses-permission"));
