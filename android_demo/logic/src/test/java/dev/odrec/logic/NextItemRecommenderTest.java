@@ -40,14 +40,19 @@ public class NextItemRecommenderTest {
     return ids;
   }
 
+  /** Runs the recommender over {@code model} for the items tapped in this order (top-K and L of TestArtifacts). */
+  private static RecommendationResult recommend(FakeModel model, SeenItemsPolicy policy, int... tapped) {
+    HistoryBuffer history = new HistoryBuffer(TestArtifacts.MAX_LEN);
+    for (int id : tapped) {
+      history.add(id);
+    }
+    return new NextItemRecommender(TestArtifacts.vocab(), model, TestArtifacts.TOP_K).recommend(history, policy);
+  }
+
   @Test
   public void excludeSeenRunsRecommendOnTheEncodedHistory() {
     FakeModel model = new FakeModel();
-    HistoryBuffer history = new HistoryBuffer(TestArtifacts.MAX_LEN);
-    history.add(5);
-    history.add(2);
-    RecommendationResult result = new NextItemRecommender(TestArtifacts.vocab(), model, TestArtifacts.TOP_K)
-        .recommend(history, SeenItemsPolicy.EXCLUDE_SEEN);
+    RecommendationResult result = recommend(model, SeenItemsPolicy.EXCLUDE_SEEN, 5, 2);
     assertEquals("recommend", model.lastSignature);
     assertArrayEquals(new int[] {0, 0, 5, 2}, model.lastHistory);
     assertEquals(Arrays.asList(6, 1), ids(result));
@@ -58,11 +63,7 @@ public class NextItemRecommenderTest {
   @Test
   public void keepSeenRunsScoreAndRanksSeenItemsToo() {
     FakeModel model = new FakeModel();
-    HistoryBuffer history = new HistoryBuffer(TestArtifacts.MAX_LEN);
-    history.add(5);
-    history.add(2);
-    RecommendationResult result = new NextItemRecommender(TestArtifacts.vocab(), model, TestArtifacts.TOP_K)
-        .recommend(history, SeenItemsPolicy.KEEP_SEEN);
+    RecommendationResult result = recommend(model, SeenItemsPolicy.KEEP_SEEN, 5, 2);
     assertEquals("score", model.lastSignature);
     assertArrayEquals(new int[] {0, 0, 5, 2}, model.lastHistory);
     assertEquals(Arrays.asList(5, 2, 6), ids(result));
@@ -74,12 +75,7 @@ public class NextItemRecommenderTest {
     // L = 4: items 5 and 2 lie before the window; recommend would return item 6 and 1 but cannot see 5 and 2, which
     // score best, so the whole catalogue is ranked here without any history item.
     FakeModel model = new FakeModel();
-    HistoryBuffer history = new HistoryBuffer(TestArtifacts.MAX_LEN);
-    for (int id : new int[] {5, 2, 3, 4, 1, 3}) {
-      history.add(id);
-    }
-    RecommendationResult result = new NextItemRecommender(TestArtifacts.vocab(), model, TestArtifacts.TOP_K)
-        .recommend(history, SeenItemsPolicy.EXCLUDE_SEEN);
+    RecommendationResult result = recommend(model, SeenItemsPolicy.EXCLUDE_SEEN, 5, 2, 3, 4, 1, 3);
     assertEquals("score", model.lastSignature);
     assertArrayEquals(new int[] {3, 4, 1, 3}, model.lastHistory);
     assertEquals(Arrays.asList(6), ids(result));
@@ -89,12 +85,7 @@ public class NextItemRecommenderTest {
   @Test
   public void excludeSeenKeepsRecommendWhenOlderItemsRecurInTheWindow() {
     FakeModel model = new FakeModel();
-    HistoryBuffer history = new HistoryBuffer(TestArtifacts.MAX_LEN);
-    for (int id : new int[] {5, 2, 3, 4, 5, 2}) {
-      history.add(id);
-    }
-    RecommendationResult result = new NextItemRecommender(TestArtifacts.vocab(), model, TestArtifacts.TOP_K)
-        .recommend(history, SeenItemsPolicy.EXCLUDE_SEEN);
+    RecommendationResult result = recommend(model, SeenItemsPolicy.EXCLUDE_SEEN, 5, 2, 3, 4, 5, 2);
     assertEquals("recommend", model.lastSignature);
     assertEquals(Arrays.asList(6, 1), ids(result));
   }
@@ -102,8 +93,7 @@ public class NextItemRecommenderTest {
   @Test
   public void emptyHistoryRunsNothing() {
     FakeModel model = new FakeModel();
-    RecommendationResult result = new NextItemRecommender(TestArtifacts.vocab(), model, TestArtifacts.TOP_K)
-        .recommend(new HistoryBuffer(TestArtifacts.MAX_LEN), SeenItemsPolicy.EXCLUDE_SEEN);
+    RecommendationResult result = recommend(model, SeenItemsPolicy.EXCLUDE_SEEN);
     assertTrue(result.items().isEmpty());
     assertNull(model.lastSignature);
   }
