@@ -16,8 +16,13 @@ public class VocabTest {
     return Vocab.parse(text.getBytes(StandardCharsets.UTF_8));
   }
 
-  private static VocabFormatException parseError(String text) {
-    return assertThrows(VocabFormatException.class, () -> parse(text));
+  /** Parsing {@code text} fails at {@code lineNumber} (0: the file as a whole), with each part in the message. */
+  private static void assertRefusedAtLine(int lineNumber, String text, String... messageParts) {
+    VocabFormatException error = assertThrows(VocabFormatException.class, () -> parse(text));
+    assertEquals(lineNumber, error.lineNumber());
+    for (String part : messageParts) {
+      assertTrue(error.getMessage(), error.getMessage().contains(part));
+    }
   }
 
   @Test
@@ -73,59 +78,48 @@ public class VocabTest {
 
   @Test
   public void wrongHeaderNamesLineOne() {
-    VocabFormatException error = parseError("id\toriginal\ttitle\n1\ta\tA\n");
-    assertEquals(1, error.lineNumber());
-    assertTrue(error.getMessage(), error.getMessage().contains("line 1"));
+    assertRefusedAtLine(1, "id\toriginal\ttitle\n1\ta\tA\n", "line 1");
   }
 
   @Test
   public void missingFieldNamesTheLine() {
-    VocabFormatException error = parseError("internal_id\toriginal_id\ttitle\n1\ta\tA\n2\tb\n3\tc\tC\n");
-    assertEquals(3, error.lineNumber());
-    assertTrue(error.getMessage(), error.getMessage().contains("line 3"));
-    assertTrue(error.getMessage(), error.getMessage().contains("expected 3 tab-separated fields"));
+    assertRefusedAtLine(3, "internal_id\toriginal_id\ttitle\n1\ta\tA\n2\tb\n3\tc\tC\n",
+        "line 3", "expected 3 tab-separated fields");
   }
 
   @Test
   public void extraFieldNamesTheLine() {
-    VocabFormatException error = parseError("internal_id\toriginal_id\ttitle\n1\ta\tA\tB\n");
-    assertEquals(2, error.lineNumber());
+    assertRefusedAtLine(2, "internal_id\toriginal_id\ttitle\n1\ta\tA\tB\n");
   }
 
   @Test
   public void nonIntegerIdNamesTheLine() {
-    VocabFormatException error = parseError("internal_id\toriginal_id\ttitle\n1\ta\tA\nx\tb\tB\n");
-    assertEquals(3, error.lineNumber());
-    assertTrue(error.getMessage(), error.getMessage().contains("not an integer"));
+    assertRefusedAtLine(3, "internal_id\toriginal_id\ttitle\n1\ta\tA\nx\tb\tB\n", "not an integer");
   }
 
   @Test
   public void outOfOrderIdNamesTheLine() {
-    VocabFormatException error = parseError("internal_id\toriginal_id\ttitle\n1\ta\tA\n3\tc\tC\n");
-    assertEquals(3, error.lineNumber());
-    assertTrue(error.getMessage(), error.getMessage().contains("expected 2"));
+    assertRefusedAtLine(3, "internal_id\toriginal_id\ttitle\n1\ta\tA\n3\tc\tC\n", "expected 2");
   }
 
   @Test
   public void duplicateOriginalIdNamesTheLineAndTheFirstUse() {
-    VocabFormatException error = parseError("internal_id\toriginal_id\ttitle\n1\ta\tA\n2\ta\tB\n");
-    assertEquals(3, error.lineNumber());
-    assertTrue(error.getMessage(), error.getMessage().contains("internal_id 1"));
+    assertRefusedAtLine(3, "internal_id\toriginal_id\ttitle\n1\ta\tA\n2\ta\tB\n", "internal_id 1");
   }
 
   @Test
   public void emptyOriginalIdNamesTheLine() {
-    assertEquals(2, parseError("internal_id\toriginal_id\ttitle\n1\t\tA\n").lineNumber());
+    assertRefusedAtLine(2, "internal_id\toriginal_id\ttitle\n1\t\tA\n");
   }
 
   @Test
   public void blankLineInTheMiddleNamesTheLine() {
-    assertEquals(3, parseError("internal_id\toriginal_id\ttitle\n1\ta\tA\n\n2\tb\tB\n").lineNumber());
+    assertRefusedAtLine(3, "internal_id\toriginal_id\ttitle\n1\ta\tA\n\n2\tb\tB\n");
   }
 
   @Test
   public void headerWithoutItemsIsRefused() {
-    assertEquals(0, parseError("internal_id\toriginal_id\ttitle\n").lineNumber());
+    assertRefusedAtLine(0, "internal_id\toriginal_id\ttitle\n");
   }
 
   @Test
