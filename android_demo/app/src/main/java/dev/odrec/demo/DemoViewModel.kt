@@ -115,13 +115,7 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
         }
     }
 
-    fun onPersonaliseChange(on: Boolean) {
-        updateReady { it.copy(personalise = on) }
-        viewModelScope.launch(modelDispatcher) {
-            personalise = on
-            recompute()
-        }
-    }
+    fun onPersonaliseChange(on: Boolean) = onSwitchChange({ it.copy(personalise = on) }) { personalise = on }
 
     fun onResetPersonalisation() {
         viewModelScope.launch(modelDispatcher) {
@@ -145,10 +139,13 @@ class DemoViewModel(application: Application) : AndroidViewModel(application) {
         }
     }
 
-    fun onKeepSeenChange(keep: Boolean) {
-        updateReady { it.copy(keepSeen = keep) }
+    fun onKeepSeenChange(keep: Boolean) = onSwitchChange({ it.copy(keepSeen = keep) }) { keepSeen = keep }
+
+    /** A switch moved: the UI shows it at once; [setOnModelThread] then runs on modelDispatcher and ranks again. */
+    private fun onSwitchChange(showInUi: (DemoUiState) -> DemoUiState, setOnModelThread: () -> Unit) {
+        updateReady(showInUi)
         viewModelScope.launch(modelDispatcher) {
-            keepSeen = keep
+            setOnModelThread()
             recompute()
         }
     }
