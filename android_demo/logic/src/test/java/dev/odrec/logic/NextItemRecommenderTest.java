@@ -49,14 +49,20 @@ public class NextItemRecommenderTest {
     return new NextItemRecommender(TestArtifacts.vocab(), model, TestArtifacts.TOP_K).recommend(history, policy);
   }
 
+  /** The model ran {@code signature} on {@code modelInput}, and the result says so and ranks {@code ids}. */
+  private static void assertRan(String signature, int[] modelInput, List<Integer> ids, FakeModel model,
+      RecommendationResult result) {
+    assertEquals(signature, model.lastSignature);
+    assertArrayEquals(modelInput, model.lastHistory);
+    assertEquals(ids, ids(result));
+    assertEquals(signature, result.signature());
+  }
+
   @Test
   public void excludeSeenRunsRecommendOnTheEncodedHistory() {
     FakeModel model = new FakeModel();
     RecommendationResult result = recommend(model, SeenItemsPolicy.EXCLUDE_SEEN, 5, 2);
-    assertEquals("recommend", model.lastSignature);
-    assertArrayEquals(new int[] {0, 0, 5, 2}, model.lastHistory);
-    assertEquals(Arrays.asList(6, 1), ids(result));
-    assertEquals("recommend", result.signature());
+    assertRan("recommend", new int[] {0, 0, 5, 2}, Arrays.asList(6, 1), model, result);
     assertTrue(result.inferenceNanos() >= 0);
   }
 
@@ -64,10 +70,7 @@ public class NextItemRecommenderTest {
   public void keepSeenRunsScoreAndRanksSeenItemsToo() {
     FakeModel model = new FakeModel();
     RecommendationResult result = recommend(model, SeenItemsPolicy.KEEP_SEEN, 5, 2);
-    assertEquals("score", model.lastSignature);
-    assertArrayEquals(new int[] {0, 0, 5, 2}, model.lastHistory);
-    assertEquals(Arrays.asList(5, 2, 6), ids(result));
-    assertEquals("score", result.signature());
+    assertRan("score", new int[] {0, 0, 5, 2}, Arrays.asList(5, 2, 6), model, result);
   }
 
   @Test
@@ -76,18 +79,14 @@ public class NextItemRecommenderTest {
     // score best, so the whole catalogue is ranked here without any history item.
     FakeModel model = new FakeModel();
     RecommendationResult result = recommend(model, SeenItemsPolicy.EXCLUDE_SEEN, 5, 2, 3, 4, 1, 3);
-    assertEquals("score", model.lastSignature);
-    assertArrayEquals(new int[] {3, 4, 1, 3}, model.lastHistory);
-    assertEquals(Arrays.asList(6), ids(result));
-    assertEquals("score", result.signature());
+    assertRan("score", new int[] {3, 4, 1, 3}, Arrays.asList(6), model, result);
   }
 
   @Test
   public void excludeSeenKeepsRecommendWhenOlderItemsRecurInTheWindow() {
     FakeModel model = new FakeModel();
     RecommendationResult result = recommend(model, SeenItemsPolicy.EXCLUDE_SEEN, 5, 2, 3, 4, 5, 2);
-    assertEquals("recommend", model.lastSignature);
-    assertEquals(Arrays.asList(6, 1), ids(result));
+    assertRan("recommend", new int[] {3, 4, 5, 2}, Arrays.asList(6, 1), model, result);
   }
 
   @Test
