@@ -9,43 +9,20 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import { displayTitle, encodeHistory, parseVocab } from '../../public/lib/processing.js';
-import { startServer } from '../../scripts/serve.mjs';
-import { launchChromium, localPage } from './browser.mjs';
+import {
+  assertClose, LOAD_TIMEOUT_MS, MODEL_DIR, openDemo, readJson, startDemo, WEB_DEMO_DIR,
+} from './browser.mjs';
 
-const WEB_DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const MODEL_DIR = path.join(WEB_DEMO_DIR, 'public/model');
 const SCREENSHOT = path.join(WEB_DEMO_DIR, 'test-output/screenshot.png');
-// docs/artifacts.md: scores within 1e-4 relative; the absolute floor only matters for scores within 1e-2 of zero.
-const SCORE_RTOL = 1e-4;
-const SCORE_ATOL = 1e-6;
-const LOAD_TIMEOUT_MS = 60_000;
-
-async function readJson(file) {
-  return JSON.parse(await readFile(file, 'utf-8'));
-}
-
-function assertScoresClose(actual, expected, context) {
-  assert.equal(actual.length, expected.length, `${context}: number of scores`);
-  actual.forEach((score, i) => {
-    const tolerance = SCORE_RTOL * Math.abs(expected[i]) + SCORE_ATOL;
-    assert.ok(Math.abs(score - expected[i]) <= tolerance,
-      `${context}: score #${i + 1} is ${score}, golden ${expected[i]} (tolerance ${tolerance})`);
-  });
-}
 
 describe('web demo against golden.json', { timeout: 180_000 }, () => {
-  let server;
-  let baseUrl;
-  let browser;
+  let demo; // the local server, Chromium and its page (startDemo)
   let page;
   let sidecar;
   let golden;
   let vocab;
-  let pageErrors;
-  let offHostRequests;
 
   before(async () => {
     const manifestPath = path.join(MODEL_DIR, 'manifest.json');
@@ -58,21 +35,14 @@ describe('web demo against golden.json', { timeout: 180_000 }, () => {
     assert.equal(golden.model_sha256, sidecar.sha256,
       `golden.json was computed for ${golden.model_file}, but public/model/ holds ${sidecar.model_file}; copy the model golden.json was made with`);
 
-    ({ server, url: baseUrl } = await startServer(0));
-    browser = await launchChromium();
     // Everything, the LiteRT.js wasm included, must come from the local server.
-    ({ page, pageErrors, offHostRequests } = await localPage(browser));
-    await page.goto(`${baseUrl}?model=demo`);
-    await page.waitForSelector('#status[data-state="ready"], #status[data-state="error"]', { timeout: LOAD_TIMEOUT_MS });
-    const errorText = await page.textContent('#error');
-    assert.equal(await page.getAttribute('#status', 'data-state'), 'ready', `the page did not load the model: ${errorText}`);
+    demo = await startDemo();
+    ({ page } = demo);
+    await openDemo(page, demo.baseUrl);
     assert.equal(await page.getAttribute('#model-source', 'data-source'), 'demo');
   });
 
-  after(async () => {
-    await browser?.close();
-    server?.close();
-  });
+  after(() => demo?.close());
 
   async function clearHistory() {
     await page.click('#clear');
@@ -126,7 +96,7 @@ describe('web demo against golden.json', { timeout: 180_000 }, () => {
   it('shows the model size and reaches no other host', async () => {
     const modelBytes = await readFile(path.join(MODEL_DIR, sidecar.model_file));
     assert.equal(Number(await page.getAttribute('#model-size', 'data-bytes')), modelBytes.byteLength);
-    assert.deepEqual(offHostRequests, []);
+    assert.deepEqual(demo.offHostRequests, []);
   });
 
   it('reproduces every golden top-K with every seen item excluded, histories longer than max_len included', async () => {
@@ -139,7 +109,7 @@ describe('web demo against golden.json', { timeout: 180_000 }, () => {
       const expected = goldenCase.history_excluded;
       const context = `golden case ${index} (${history.length} items)`;
       assert.deepEqual(rows.map((row) => row.itemId), expected.item_ids, `${context}: item ids`);
-      assertScoresClose(rows.map((row) => row.score), expected.scores, context);
+      assertClose(rows.map((row) => row.score), expected.scores, `${context}: scores`);
       assert.equal(await page.getAttribute('#latency', 'data-signature'), expected.signature, `${context}: signature`);
       assert.match(await page.textContent('#latency'), /Inference: \d+\.\d+ ms/);
       const seen = new Set(history);
@@ -160,9 +130,9 @@ describe('web demo against golden.json', { timeout: 180_000 }, () => {
     const seen = new Set(goldenCase.history.filter((id) => id !== 0)); // what `recommend` excluded: the last L only
     const unseen = rows.filter((row) => !seen.has(row.itemId));
     assert.deepEqual(unseen.map((row) => row.itemId), goldenCase.item_ids.slice(0, unseen.length));
-    assertScoresClose(unseen.map((row) => row.score), goldenCase.scores.slice(0, unseen.length), 'keep seen');
+    assertClose(unseen.map((row) => row.score), goldenCase.scores.slice(0, unseen.length), 'keep seen: scores');
     assert.equal(await page.getAttribute('#latency', 'data-signature'), 'score');
-    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(demo.pageErrors, []);
   });
 
   it('pages and searches the catalogue past its first 100 items', async () => {
@@ -196,7 +166,7 @@ describe('web demo against golden.json', { timeout: 180_000 }, () => {
 
   it('loads a model from public/user_model/ in preference to the demo model, and says how to go back', async () => {
     // Served here from public/model/'s files so that the test writes nothing into the user's folder.
-    const userPage = await browser.newPage();
+    const userPage = await demo.browser.newPage();
     const files = new Set(await readdir(MODEL_DIR));
     await userPage.route('**/user_model/*', async (route) => {
       const name = path.basename(new URL(route.request().url()).pathname);
@@ -207,7 +177,7 @@ describe('web demo against golden.json', { timeout: 180_000 }, () => {
     });
     const modelRequests = [];
     userPage.on('request', (request) => modelRequests.push(new URL(request.url()).pathname));
-    await userPage.goto(baseUrl);
+    await userPage.goto(demo.baseUrl);
     await userPage.waitForSelector('#status[data-state="ready"]', { timeout: LOAD_TIMEOUT_MS });
     assert.equal(await userPage.getAttribute('#model-source', 'data-source'), 'user');
     assert.match(await userPage.textContent('#model-source'), /public\/user_model\/.*\?model=demo/);
@@ -217,14 +187,14 @@ describe('web demo against golden.json', { timeout: 180_000 }, () => {
   });
 
   it('refuses a model whose bytes do not match the sidecar, with a readable error', async () => {
-    const tampered = await browser.newPage();
+    const tampered = await demo.browser.newPage();
     await tampered.route(`**/model/${sidecar.model_file}`, async (route) => {
       const response = await route.fetch();
       const body = Buffer.from(await response.body());
       body[body.length - 1] ^= 0xff;
       await route.fulfill({ response, body });
     });
-    await tampered.goto(`${baseUrl}?model=demo`);
+    await tampered.goto(`${demo.baseUrl}?model=demo`);
     await tampered.waitForSelector('#status[data-state="error"]', { timeout: LOAD_TIMEOUT_MS });
     const message = await tampered.textContent('#error');
     assert.match(message, new RegExp(`${sidecar.model_file.replace('.', '\\.')}: sha256 is [0-9a-f]{64} but the sidecar says ${sidecar.sha256}`));

@@ -7,42 +7,20 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import { parseState, serialiseState } from '../../public/lib/personal_state.js';
 import { displayTitle, parseVocab } from '../../public/lib/processing.js';
-import { startServer } from '../../scripts/serve.mjs';
-import { launchChromium, localPage } from './browser.mjs';
+import { assertClose, MODEL_DIR, openDemo, readJson, startDemo } from './browser.mjs';
 
-const WEB_DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const MODEL_DIR = path.join(WEB_DEMO_DIR, 'public/model');
 const STATE_KEY = 'odrec.personalState';
-// float32 SGD in two runtimes: the same operations, summed in possibly another order.
-const RTOL = 1e-4;
-const ATOL = 1e-6;
-const LOAD_TIMEOUT_MS = 60_000;
-
-const readJson = async (file) => JSON.parse(await readFile(file, 'utf-8'));
-
-function assertClose(actual, expected, context) {
-  assert.equal(actual.length, expected.length, `${context}: length`);
-  for (let i = 0; i < actual.length; i++) {
-    const tolerance = RTOL * Math.abs(expected[i]) + ATOL;
-    assert.ok(Math.abs(actual[i] - expected[i]) <= tolerance, `${context}[${i}] is ${actual[i]}, Python ${expected[i]}`);
-  }
-}
 
 describe('personalisation in the browser against golden_on_device.json', { timeout: 300_000 }, () => {
-  let server;
-  let baseUrl;
-  let browser;
+  let demo; // the local server, Chromium and its page (startDemo)
   let page;
   let sidecar;
   let golden;
   let vocab;
   let model;
-  let offHostRequests;
-  let pageErrors;
 
   before(async () => {
     const manifest = await readJson(path.join(MODEL_DIR, 'manifest.json'));
@@ -52,21 +30,13 @@ describe('personalisation in the browser against golden_on_device.json', { timeo
     vocab = parseVocab(await readFile(path.join(MODEL_DIR, sidecar.vocab_file), 'utf-8'));
     assert.equal(golden.model_sha256, sidecar.sha256, 'golden_on_device.json belongs to another model');
     model = { modelFile: sidecar.model_file, modelSha256: sidecar.sha256, shapes: sidecar.on_device.state, where: 'test' };
-    ({ server, url: baseUrl } = await startServer(0));
-    browser = await launchChromium();
-    ({ page, pageErrors, offHostRequests } = await localPage(browser));
+    demo = await startDemo();
+    ({ page } = demo);
   });
 
-  after(async () => {
-    await browser?.close();
-    server?.close();
-  });
+  after(() => demo?.close());
 
-  async function open() {
-    await page.goto(`${baseUrl}?model=demo`);
-    await page.waitForSelector('#status[data-state="ready"], #status[data-state="error"]', { timeout: LOAD_TIMEOUT_MS });
-    assert.equal(await page.getAttribute('#status', 'data-state'), 'ready', await page.textContent('#error'));
-  }
+  const open = () => openDemo(page, demo.baseUrl);
 
   async function tap(originalId) {
     const item = vocab.find((entry) => entry.originalId === originalId);
@@ -166,7 +136,7 @@ describe('personalisation in the browser against golden_on_device.json', { timeo
   }
 
   it('sent nothing anywhere', () => {
-    assert.deepEqual(offHostRequests, []);
-    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(demo.offHostRequests, []);
+    assert.deepEqual(demo.pageErrors, []);
   });
 });
