@@ -368,9 +368,7 @@ def rival_lines(students: dict[str, dict]) -> list[str]:
         best = max(peers, key=lambda entry: entry["metrics"]["NDCG@10"])
         name = f"{best['name']} - {rival['name']} ({rival['params']:,} parameters)"
         lines.append(
-            target_line(
-                f"{name}, NDCG@10", best["metrics"]["NDCG@10"] - rival["metrics"]["NDCG@10"], 0.0
-            )
+            target_line(f"{name}, NDCG@10", best["metrics"]["NDCG@10"] - rival["metrics"]["NDCG@10"], 0.0)
         )
         best_tail, rival_tail = best.get("metrics_tail", {}), rival.get("metrics_tail", {})
         if "HR@20" in best_tail and "HR@20" in rival_tail:
@@ -568,6 +566,9 @@ def scaling_section(result: dict) -> list[str]:
     return lines + [""]
 
 
+# Every benchmark dataset in the order of BENCHMARKS.md: user-item sets, session sets, synthetic.
+DATASETS = ("ml-1m", "amazon-video", "tmall", "retailrocket", "synthetic", "synthetic-5k")
+
 SECTIONS: list[tuple[str, Callable[[dict], list[str]]]] = [
     ("baselines", baselines_section),
     ("teacher", teacher_section),
@@ -589,7 +590,7 @@ def render() -> str:
         "from their checkpoints), then re-render.",
         "",
     ]
-    for dataset in ("ml-1m", "tmall", "retailrocket", "synthetic", "synthetic-5k"):
+    for dataset in DATASETS:
         for stage, section in SECTIONS:
             path = RESULTS_DIR / f"{dataset}-{stage}.json"
             if path.exists():

@@ -157,6 +157,24 @@ def student_config_for(name: str, config: SASRecConfig, variant: str) -> SASRecC
     return SASRecConfig.from_dict({**config.to_dict(), "item_table": "stp_tt", **TABLES[name][table]})
 
 
+def refused_variants(name: str, variants: Sequence[str]) -> str | None:
+    """Why the student stage cannot train `variants` on `name` (an unknown variant, or one whose table
+    TABLES[name] lacks), found before the first of them trains for hours; None when it can."""
+    unknown = sorted(set(variants) - set(STUDENTS))
+    if unknown:
+        return f"unknown {unknown}; choose from {sorted(STUDENTS)}"
+    tables = TABLES.get(name, {})
+    needed = {
+        variant: equal_budget_rival_of(STUDENTS[variant][0]) or STUDENTS[variant][0] for variant in variants
+    }
+    lacking = [variant for variant, table in needed.items() if table not in tables]
+    if lacking:
+        return (
+            f"{lacking} need a table that TABLES[{name!r}] (bench/presets.py) lacks; it has {sorted(tables)}"
+        )
+    return None
+
+
 def run_students(
     name: str,
     runs_dir: Path,
@@ -427,6 +445,9 @@ def run_stage(values: flags.FlagValues) -> Path | None:
     if values.stage == "sampled":
         result = run_sampled(name, runs_dir, values.data_dir, values.epochs, values.timed_steps, overwrite)
         return write_result(f"{name}-sampled", result)
+    refused = refused_variants(name, values.variants)
+    if refused:
+        raise ValueError(f"--variants: {refused}")
     run_students(
         name, runs_dir, values.data_dir, values.variants, values.epochs, values.timed_steps, overwrite
     )

@@ -294,3 +294,28 @@ def test_speed_stage_times_the_variants_its_flag_names_and_refuses_unknown_ones(
         values(arguments + [f"--speed_variants={','.join(run.speed_variants())}"])
         run.run_stage(values)
     assert calls[-1] == list(run.speed_variants())
+
+
+def test_student_stage_refuses_variants_the_datasets_tables_lack_before_training_any(tmp_path):
+    """Amazon Video has main, high and low tables only: a ladder naming the narrow student stops at once
+    (the flag's default names every variant), not after the variants before it have trained."""
+    values = flags.FlagValues()
+    run.define_flags(values)
+    arguments = ["bench.run", "--stage=student", "--dataset=amazon-video", f"--runs_dir={tmp_path}"]
+    calls = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run, "run_students", lambda name, *args: calls.append(args[2]))
+        values(arguments + ["--variants=student-full,student-narrow-full-order-teacher"])
+        with pytest.raises(
+            ValueError,
+            match=r"^--variants: \['student-narrow-full-order-teacher'\] need a table that "
+            r"TABLES\['amazon-video'\] \(bench/presets.py\) lacks; it has \['high', 'low', 'main'\]",
+        ):
+            run.run_stage(values)
+        values(arguments + ["--variants=student-full,student-fullest"])
+        with pytest.raises(ValueError, match=r"^--variants: unknown \['student-fullest'\]"):
+            run.run_stage(values)
+        ladder = ["student-scratch", "student-full-high", "student-full-low", "student-dense-full"]
+        values(arguments + [f"--variants={','.join(ladder)}"])
+        run.run_stage(values)
+    assert calls == [ladder]
