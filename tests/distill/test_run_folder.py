@@ -81,27 +81,30 @@ def test_more_epochs_resume_the_same_run(two_datasets, tmp_path):
         claim_run_folder(folder, wanted, data_fingerprint(first), False)
 
 
-def test_a_folder_written_before_a_setting_existed_resumes_only_at_its_old_value(tmp_path):
-    """A student folder of an older version has no distill.item_order: it ran in the natural order."""
+@pytest.mark.parametrize(
+    ("section", "config", "changed", "message"),
+    [
+        (
+            "distill",
+            DistillConfig(),
+            DistillConfig(item_order="teacher"),
+            "item_order .'natural' in the folder, 'teacher'",
+        ),
+        ("train", TrainConfig(), TrainConfig(weight_decay=0.05), "weight_decay .0.0 in the folder, 0.05"),
+    ],
+)
+def test_a_folder_written_before_a_setting_existed_resumes_only_at_its_old_value(
+    tmp_path, section, config, changed, message
+):
+    """A folder of an older version lacks a setting added since (ADDED_SETTINGS): it ran at the old value
+    (the natural item order, no weight decay), so it resumes at that value and is refused at another."""
     folder = tmp_path / "run"
-    older = DistillConfig().to_dict()
-    del older["item_order"]
-    claim_run_folder(folder, {"distill": older}, "fingerprint", False)
-    claim_run_folder(folder, {"distill": DistillConfig().to_dict()}, "fingerprint", False)
-    with pytest.raises(RunFolderError, match="distill.item_order .'natural' in the folder, 'teacher' now"):
-        claim_run_folder(
-            folder, {"distill": DistillConfig(item_order="teacher").to_dict()}, "fingerprint", False
-        )
-
-
-def test_a_teacher_folder_from_before_weight_decay_resumes_without_it(tmp_path):
-    folder = tmp_path / "run"
-    older = TrainConfig().to_dict()
-    del older["weight_decay"]
-    claim_run_folder(folder, {"train": older}, "fingerprint", False)
-    claim_run_folder(folder, {"train": TrainConfig().to_dict()}, "fingerprint", False)
-    with pytest.raises(RunFolderError, match="train.weight_decay .0.0 in the folder, 0.05 now"):
-        claim_run_folder(folder, {"train": TrainConfig(weight_decay=0.05).to_dict()}, "fingerprint", False)
+    older = config.to_dict()
+    del older[message.split(" ")[0]]  # the setting: the first word of the refusal's name for it
+    claim_run_folder(folder, {section: older}, "fingerprint", False)
+    claim_run_folder(folder, {section: config.to_dict()}, "fingerprint", False)
+    with pytest.raises(RunFolderError, match=f"{section}.{message} now"):
+        claim_run_folder(folder, {section: changed.to_dict()}, "fingerprint", False)
 
 
 def test_a_folder_of_foreign_files_is_refused(tmp_path):
