@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from distill.distiller import DistillConfig
 from distill.training import TrainConfig
 
@@ -177,6 +179,12 @@ def equal_budget_rival_of(table: str) -> str | None:
     return table[len(prefix) :] if table.startswith(prefix) else None
 
 
+# Distillation whose student never scores the catalogue (issue 16, the speed stage's "fast" variant): sampled
+# CE, KD over the teacher's top 100 items read from the teacher cache, the table reconstructed once per step,
+# the predictive term on the sampled negatives. About a teacher step on ML-1M (bench/NOTES.md), so a student
+# can train to the teacher's stopping rule in a session.
+FAST_DISTILLATION = DistillConfig(kd_top_k=100, sampled=True, materialize_table=True, sampled_pred=True)
+
 # The ablation ladder of the student table in BENCHMARKS.md: name -> (table, loss weights).
 STUDENTS = {
     "student-scratch": ("main", DistillConfig(ce_weight=1.0, kd_weight=0.0, cl_weight=0.0, pred_weight=0.0)),
@@ -214,4 +222,11 @@ STUDENTS = {
     "student-dense-narrow-full": (f"{EQUAL_BUDGET}:narrow", DistillConfig()),
     "student-mid-full-order-teacher": ("mid", DistillConfig(item_order="teacher")),
     "student-dense-mid-full": (f"{EQUAL_BUDGET}:mid", DistillConfig()),
+    # Issue 17 on the real catalogues, trained to the teacher's stopping rule with the fast distillation: the
+    # best STP-TT recipe of the synthetic ladder (warm start in the teacher's item order) and its dense rival.
+    "student-fast-warm-order-teacher": (
+        "main",
+        dataclasses.replace(FAST_DISTILLATION, warm_start=True, item_order="teacher"),
+    ),
+    "student-dense-fast": (EQUAL_BUDGET, FAST_DISTILLATION),
 }
