@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.curves import plot_dataset
+from convert.report import front_lines
 from runtime.atomic import atomic_write_text
 from runtime.metrics import target_kind_summary
 
@@ -455,7 +456,7 @@ def export_section(result: dict) -> list[str]:
         "flags",
     ]
     lines += table(header, rows)
-    lines += [KIND_NOTE, ""]
+    lines += [KIND_NOTE, ""] + front_lines(result["models"]) + [""]
     by_key = {(entry["role"], entry["variant"]): entry for entry in result["models"]}
     teacher = by_key.get(("teacher", "fp32"))
     # Every int8 student the report did not flag: the target holds if one of them meets both lines.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,6 +40,46 @@ def quality_flags(entry: dict, fp32_entry: dict | None) -> list[str]:
                 f"its fp32 ({reference:.4f})"
             )
     return flags
+
+
+# What a frontier is drawn against: overall NDCG@10, and on session data the `recommend` protocol's new-item
+# HR@20 (where a model earns its item table; a repeat rule reaches the overall numbers without one).
+FRONT_METRICS = (
+    ("metrics", "NDCG@10", "NDCG@10"),
+    ("metrics_new_excluded", "HR@20", "new-item HR@20, history excluded"),
+)
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the (bytes, quality) points that no other point dominates (as few or fewer bytes and as
+    good or better quality, one of them strictly), by increasing bytes; NaN qualities are never on it."""
+    candidates = sorted(
+        (index for index, (_, quality) in enumerate(points) if not math.isnan(quality)),
+        key=lambda index: (points[index][0], -points[index][1]),
+    )
+    front, best = [], -math.inf
+    for index in candidates:
+        if points[index][1] > best:
+            front.append(index)
+            best = points[index][1]
+    return front
+
+
+def front_points(models: Sequence[dict], group: str, key: str) -> list[tuple[float, float]]:
+    """(bytes, metric) per model; NaN where a model has no such metric (e.g. no new-item targets)."""
+    return [(entry["bytes"], entry.get(group, {}).get(key, math.nan)) for entry in models]
+
+
+def front_lines(models: Sequence[dict]) -> list[str]:
+    """One line per frontier metric the models carry: the files on its Pareto front, smallest first."""
+    lines = []
+    for group, key, label in FRONT_METRICS:
+        points = front_points(models, group, key)
+        front = pareto_front(points)
+        if front:
+            names = ", ".join(f"{models[index]['name']} ({points[index][1]:.4f})" for index in front)
+            lines.append(f"- Pareto front of bytes against {label}: {names}")
+    return lines
 
 
 EXCLUDED = " with items already in the history excluded"
@@ -80,6 +121,7 @@ def _markdown(report: dict) -> str:
             f" | {entry['parity']['top10_agreement']:.3f} | {entry['latency_ms']['p50']:.3f}"
             f" | {entry['latency_ms']['p95']:.3f} | {'; '.join(entry['flags']) or '-'} |"
         )
+    lines += [""] + front_lines(report["models"])
     if report.get("variants_left_out"):
         lines += ["", f"{LEFT_OUT}:", ""] + [f"- {reason}" for reason in report["variants_left_out"]]
     lines += _baseline_table(report.get("baselines", []))
@@ -115,11 +157,27 @@ def best_baseline(report: dict) -> dict | None:
 
 
 def _plot_size_vs_ndcg(models: Sequence[dict], path: Path) -> None:
-    figure, axes = plt.subplots(figsize=(8, 5))
+    """Bytes against NDCG@10, and on session data against new-item HR@20 (history excluded), each panel
+    with its Pareto front: the files worth shipping at their size."""
+    panels = [
+        (front_points(models, group, key), label)
+        for group, key, label in FRONT_METRICS
+        if pareto_front(front_points(models, group, key))
+    ]
+    figure, all_axes = plt.subplots(1, len(panels), figsize=(8 * len(panels), 5), squeeze=False)
+    for axes, (points, label) in zip(all_axes[0], panels, strict=True):
+        _scatter_with_front(axes, models, points, f"{label} (test, LiteRT)")
+    figure.suptitle("Size vs accuracy of every exported model (red: flagged, see report.md)")
+    figure.tight_layout()
+    _save_figure(figure, path)
+
+
+def _scatter_with_front(axes, models: Sequence[dict], points: Sequence[tuple[float, float]], ylabel: str):
     markers = {"teacher": "s", "student": "o"}
     colors = {"teacher": "tab:blue", "student": "tab:green"}
-    for index, entry in enumerate(models):
-        point = (entry["bytes"], entry["metrics"]["NDCG@10"])
+    for index, (entry, point) in enumerate(zip(models, points, strict=True)):
+        if math.isnan(point[1]):
+            continue
         flagged = bool(entry.get("flags"))
         axes.scatter(
             *point,
@@ -132,13 +190,21 @@ def _plot_size_vs_ndcg(models: Sequence[dict], path: Path) -> None:
         axes.annotate(
             label, point, fontsize=7, xytext=(5, 6 if index % 2 else -11), textcoords="offset points"
         )
+    front = [points[index] for index in pareto_front(points)]
+    axes.step(
+        [x for x, _ in front],
+        [y for _, y in front],
+        where="post",
+        color="black",
+        linewidth=1,
+        alpha=0.6,
+        label="Pareto front",
+    )
+    axes.legend(loc="lower right", fontsize=8)
     axes.set_xscale("log")
     axes.set_xlabel("flatbuffer size (bytes, log scale)")
-    axes.set_ylabel("NDCG@10 (test, LiteRT)")
-    axes.set_title("Size vs accuracy of every exported model (red: flagged, see report.md)")
+    axes.set_ylabel(ylabel)
     axes.grid(True, which="both", alpha=0.3)
-    figure.tight_layout()
-    _save_figure(figure, path)
 
 
 def _plot_latency(models: Sequence[dict], path: Path) -> None:

@@ -3,7 +3,7 @@
 import json
 
 import model  # noqa: F401
-from convert.report import quality_flags, write_report
+from convert.report import front_lines, pareto_front, quality_flags, write_report
 from runtime.provenance import machine_info
 
 
@@ -70,3 +70,23 @@ def test_writes_json_markdown_and_plots(tmp_path):
     )
     for plot in ("size_vs_ndcg.png", "latency.png"):
         assert (tmp_path / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_pareto_front_keeps_the_files_no_smaller_file_beats():
+    points = [(1000, 0.40), (400, 0.39), (500, 0.30), (400, 0.20), (2000, 0.40), (300, float("nan"))]
+    # 400 B at 0.39 beats 500 B at 0.30 and its 400 B twin at 0.20; 2,000 B adds nothing over 1,000 B.
+    assert pareto_front(points) == [1, 0]
+    assert pareto_front([]) == [] and pareto_front([(1, float("nan"))]) == []
+
+
+def test_the_report_names_the_front_of_each_metric_the_models_carry(tmp_path):
+    models = [entry("fp32", 0.40), entry("dynamic_int8", 0.38)]
+    models[1]["metrics_new_excluded"] = {"HR@20": 0.30, "MRR@20": 0.1}
+    lines = front_lines(models)
+    assert lines == [
+        "- Pareto front of bytes against NDCG@10: student_dynamic_int8 (0.3800), student_fp32 (0.4000)",
+        "- Pareto front of bytes against new-item HR@20, history excluded: student_dynamic_int8 (0.3000)",
+    ]
+    for model_entry in models:
+        del model_entry["metrics_new_excluded"]
+    assert front_lines(models) == lines[:1]  # no new-item targets (ML-1M): no second front
