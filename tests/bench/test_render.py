@@ -26,3 +26,31 @@ def test_a_user_item_datasets_teacher_results_become_a_section(tmp_path, monkeyp
         "## Teacher: amazon-video (leave-one-out, full-catalogue ranking, items already in the history "
         "excluded, test split)" in text
     )
+
+
+def test_the_student_targets_judge_the_best_student_at_30x_and_new_items_only_where_targets_repeat():
+    def entry(name: str, ndcg: float, tail: float, compression: float | None = None) -> dict:
+        return {
+            "name": name,
+            "metrics": {"NDCG@10": ndcg},
+            "metrics_tail": {"HR@20": tail},
+            "metrics_new_excluded": {"HR@20": ndcg, "MRR@20": ndcg / 2},
+            "compression_table": compression,
+        }
+
+    teacher = entry("teacher", 0.2, 0.4)
+    students = {
+        "low": entry("low", 0.19, 0.4, 7.7),  # the best, but not compressed enough to count
+        "main": entry("main", 0.18, 0.2, 31.0),
+        "high": entry("high", 0.1, 0.1, 62.0),
+    }
+    lines = render.compressed_student_lines(students, teacher)
+    assert lines == [
+        "- best student at >= 30x table (main) NDCG@10 / teacher's: 0.9000 >= 0.8500: met",
+        "- best student at >= 30x table (main) tail HR@20 / teacher's: 0.5000 >= 0.9000: MISSED "
+        "(short by 0.4000)",
+    ]
+    with_repeats = render.compressed_student_lines(students, teacher | {"n_repeat": 5})
+    assert with_repeats[:2] == lines and len(with_repeats) == 4
+    assert "new-item MRR@20, history excluded / teacher's: 0.9000 >= 0.9500: MISSED" in with_repeats[3]
+    assert render.compressed_student_lines({"low": students["low"]}, teacher) == []
