@@ -7,7 +7,10 @@ the user's own earlier next-item pairs (the test prefix, never the test target),
 with `score`. New items: a slice of items is held out of training entirely; a student trained without them
 receives their vectors through `set_items` (convert/new_items.py, from the training sessions they appear in),
 and their HR@20 on test targets that are those items is compared with a student retrained with them.
-Models (teacher + distilled student, twice) are trained into --work_dir and reused by a later run.
+Models (teacher + distilled student, twice) are trained into --work_dir and reused by a later run. With
+--student (a trained student of the dataset, e.g. a `bench.run` ladder run) only personalisation is measured,
+on that student, and nothing is trained. On datasets benchmarked with the history excluded (ML-1M) both
+models rank that way, as `recommend` shows.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ import numpy as np
 from absl import app, flags
 
 import model  # noqa: F401  (tf-keras before TensorFlow)
-from bench.presets import TABLES, TEACHERS
+from bench.presets import EXCLUDE_HISTORY, TABLES, TEACHERS
 from convert.export import export_tflite
+from convert.export_folder import export_dataset
 from convert.new_items import new_item_vectors
 from convert.on_device import OnDeviceConfig, write_on_device_model
 from distill.dataset import SequenceDataset
@@ -110,11 +114,14 @@ def export_on_device(student_dir: Path, dataset: SequenceDataset, config: OnDevi
     return {"path": path, "bytes": path.stat().st_size, "plain_bytes": len(export_tflite(student, 20))}
 
 
-def personalisation(path: Path, dataset: SequenceDataset, max_users: int, epochs: int) -> dict:
-    """Metrics of the unadapted and the personalised model on the same test users, and train-step times."""
+def personalisation(
+    path: Path, dataset: SequenceDataset, max_users: int, epochs: int, exclude_history: bool = False
+) -> dict:
+    """Metrics of the unadapted and the personalised model on the same test users, and train-step times;
+    `exclude_history`: both ranked without the items of the history the model is given."""
     personaliser = Personaliser(path)
     rows = min(max_users, len(dataset.test_prefixes)) if max_users else len(dataset.test_prefixes)
-    plain, adapted, step_ms = [], [], []
+    plain, adapted, step_ms, histories = [], [], [], []
     for prefix in dataset.test_prefixes[:rows]:
         personaliser.reset()
         history = personaliser.encode(prefix)
@@ -125,11 +132,15 @@ def personalisation(path: Path, dataset: SequenceDataset, max_users: int, epochs
                 personaliser.train_step(personaliser.encode(prefix[:end]), int(prefix[end]))
                 step_ms.append(1000 * (time.perf_counter() - started))
         adapted.append(personaliser.score(history))
+        histories.append(history[history > 0])
     targets = dataset.test_targets[:rows]
     columns = dataset.n_items + 1
+    excluded = histories if exclude_history else None
     return {
-        "student": ranking_metrics(target_ranks(np.stack(plain)[:, :columns], targets)),
-        "student-personalised": ranking_metrics(target_ranks(np.stack(adapted)[:, :columns], targets)),
+        "student": ranking_metrics(target_ranks(np.stack(plain)[:, :columns], targets, excluded)),
+        "student-personalised": ranking_metrics(
+            target_ranks(np.stack(adapted)[:, :columns], targets, excluded)
+        ),
         "train_step_ms": {"p50": float(np.percentile(step_ms, 50)), "p95": float(np.percentile(step_ms, 95))},
         "n_users": rows,
         "n_train_steps": len(step_ms),
@@ -186,6 +197,13 @@ flags.DEFINE_integer("epochs", 2, "Passes over each user's own pairs.", lower_bo
 flags.DEFINE_float("learning_rate", 0.05, "SGD step of the exported `train`.")
 flags.DEFINE_float("weight_decay", 0.01, "Pull of `train` toward the shipped model.")
 flags.DEFINE_integer("seed", 0, "Seed of the data and of the held-out items.")
+flags.DEFINE_string(
+    "student",
+    None,
+    "A trained student folder of --dataset: personalisation only, on it, nothing trained (the new-items "
+    "protocol needs a student trained without some items).",
+)
+flags.DEFINE_integer("spare_items", 16, "Spare item slots of the export with --student.", lower_bound=1)
 
 
 def main(argv: Sequence[str]) -> None:
@@ -193,23 +211,30 @@ def main(argv: Sequence[str]) -> None:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     dataset = load_dataset(FLAGS.dataset, data_dir=FLAGS.data_dir, seed=FLAGS.seed)
     work = Path(FLAGS.work_dir or f"runs/on-device/{dataset.name}")
-    full, base = held_out_split(dataset, FLAGS.held_out_fraction, FLAGS.seed)
-    spare = full.n_items - base.n_items
-    config = OnDeviceConfig(
-        spare_items=spare, learning_rate=FLAGS.learning_rate, weight_decay=FLAGS.weight_decay
-    )
-    exports = {}
-    for name, split in (("full", full), ("base", base)):
-        train_pair(split, work / name / "models", FLAGS.teacher_epochs, FLAGS.student_epochs)
-        exports[name] = export_on_device(work / name / "models" / "student", split, config, work / name)
-    shipped = exports["full"]
-    measured = personalisation(shipped["path"], full, FLAGS.max_users, FLAGS.epochs)
+    exclude_history = dataset.name in EXCLUDE_HISTORY
+    if FLAGS.student:
+        config = on_device_config(FLAGS.spare_items)
+        shipped_data = export_dataset(dataset, Path(FLAGS.student))  # the student's item order
+        shipped = export_on_device(Path(FLAGS.student), shipped_data, config, work / "shipped")
+        new = None
+    else:
+        full, base = held_out_split(dataset, FLAGS.held_out_fraction, FLAGS.seed)
+        config = on_device_config(full.n_items - base.n_items)
+        exports = {}
+        for name, split in (("full", full), ("base", base)):
+            train_pair(split, work / name / "models", FLAGS.teacher_epochs, FLAGS.student_epochs)
+            exports[name] = export_on_device(work / name / "models" / "student", split, config, work / name)
+        shipped, shipped_data = exports["full"], full
+        new = new_items(full, base.n_items, exports["base"]["path"], shipped["path"])
+    measured = personalisation(shipped["path"], shipped_data, FLAGS.max_users, FLAGS.epochs, exclude_history)
     result = {
         "dataset": dataset.name,
         "commit": git_commit(),
         "machine": machine_info(),
         "command": command_line(),
         "protocol": __doc__.split("\n\n")[1],
+        "exclude_history": exclude_history,
+        "student_dir": FLAGS.student,
         "on_device_config": dataclasses.asdict(config),
         "personalisation_epochs": FLAGS.epochs,
         "n_users": measured["n_users"],
@@ -224,12 +249,18 @@ def main(argv: Sequence[str]) -> None:
             "threads": 1,
         },
         "ndcg@10_gain": measured["student-personalised"]["NDCG@10"] / measured["student"]["NDCG@10"] - 1,
-        "new_items": new_items(full, base.n_items, exports["base"]["path"], shipped["path"]),
+        "new_items": new,
     }
     path = RESULTS_DIR / f"{dataset.name}-on-device.json"
     atomic_write_text(path, json.dumps(result, indent=2) + "\n")
     print(json.dumps({key: result[key] for key in ("ndcg@10_gain", "new_items")}, indent=2))
     print(f"wrote {path}")
+
+
+def on_device_config(spare_items: int) -> OnDeviceConfig:
+    return OnDeviceConfig(
+        spare_items=spare_items, learning_rate=FLAGS.learning_rate, weight_decay=FLAGS.weight_decay
+    )
 
 
 if __name__ == "__main__":
