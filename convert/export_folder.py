@@ -87,8 +87,8 @@ def rival_names(folders: Sequence[Path]) -> list[str]:
     lowercased and every run of characters outside [a-z0-9-] made one "-", so that no name is a student's.
 
     Raises:
-        ValueError: a folder name with no such character, or two folders of one name (checked before
-            anything is trained or converted).
+        ValueError: a folder name without a letter or digit, or two folders of one name (callers check
+            before anything is trained or converted).
     """
     named: dict[str, Path] = {}
     for folder in folders:
@@ -321,7 +321,8 @@ def write_export(
     rivals = dict(zip(rival_names(config.rivals), config.rivals, strict=True))
     models = []
     sources = [("teacher", teacher_dir, None), ("student", student_dir, None)]
-    for role, model_dir, model_name in sources + [(RIVAL_ROLE, path, name) for name, path in rivals.items()]:
+    sources += [(RIVAL_ROLE, path, name) for name, path in rivals.items()]
+    for role, model_dir, model_name in sources:
         models += export_role(role, model_dir, teacher_dir, dataset, staged, model_name)
     student_fp32 = staged.out / "student_fp32.tflite"
     max_len = read_model_config(student_dir).max_len
