@@ -9,7 +9,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from convert.export_folder import MODELS_DIR, ExportConfig, check_before_training, run_export
+from convert.export_folder import (
+    MODELS_DIR,
+    RIVAL_ROLE,
+    ExportConfig,
+    check_before_training,
+    rival_names,
+    run_export,
+)
 from convert.quantize import variants_for_role
 from distill.dataset import SequenceDataset, leave_one_out
 from distill.distiller import DistillConfig
@@ -77,7 +84,8 @@ def run_job(
     overwrite: bool = False,
 ) -> JobResult:
     """Checks what can fail before training, then trains (`plan`) or takes `given` (teacher, student) folders,
-    and exports, holding the lock of `config.out` throughout.
+    and exports, holding the lock of `config.out` throughout; `config.rivals` are exported beside the student
+    either way.
 
     Raises:
         ValueError: neither or both of `plan` and `given`; a `top_k` or variant the export cannot serve.
@@ -103,6 +111,9 @@ def run_job(
         listed = ", ".join(student)
         if teacher != variants_for_role("teacher", student):
             listed = f"teacher {', '.join(teacher)}; student {listed}"
+        if config.rivals:
+            rivals = ", ".join(rival_names(config.rivals))
+            listed += f"; rivals {rivals}: {', '.join(config.role_variants(RIVAL_ROLE))}"
         print(f"exporting {listed} to {config.out}")
         report = run_export(dataset, teacher_dir, student_dir, config, command)
     return JobResult(report, config.out, teacher_dir, student_dir, time.perf_counter() - started)

@@ -76,6 +76,14 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
         **into,
     )
     flags.DEFINE_list("variants", list(VARIANTS), "Variants to export (qat_int8 is student only).", **into)
+    flags.DEFINE_list(
+        "rivals",
+        [],
+        "Trained model folders of this dataset (e.g. a dense SASRec of the student's parameter count), "
+        "exported beside the student as rival_<folder name>_<variant> with the student's variants but "
+        "qat_int8, so that the report compares them at equal budget.",
+        **into,
+    )
     flags.DEFINE_integer("top_k", 20, "K of the recommend signature.", lower_bound=1, **into)
     flags.DEFINE_integer(
         "eval_examples", 0, "Test examples evaluated in LiteRT per variant (0 = all).", lower_bound=0, **into
@@ -129,6 +137,7 @@ def export_config_from_flags(values: flags.FlagValues, dataset: SequenceDataset)
         seed=values.seed,
         exclude_history=values.exclude_history,
         on_device=on_device_config(values),
+        rivals=tuple(Path(folder) for folder in values.rivals),
     )
 
 

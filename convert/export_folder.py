@@ -7,6 +7,7 @@ its Keras model and timed in a fresh process; the folder is written transactiona
 from __future__ import annotations
 
 import dataclasses
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,6 +48,9 @@ from runtime.vocab import write_vocab
 MODELS_DIR = "models"  # the default run's training folders inside the export folder
 ON_DEVICE_FILE = "student_fp32_on_device.tflite"
 ROLES = ("teacher", "student")
+# Equal-budget rivals (--rivals): models of another design beside the student, exported as one is, with this
+# role in report.json; their sidecars say "student", the on-device role of the contract (docs/artifacts.md).
+RIVAL_ROLE = "rival"
 
 
 @dataclass(frozen=True)
@@ -69,11 +73,36 @@ class ExportConfig:
     teacher_variants: tuple[str, ...] | None = None  # None: the same as `variants`
     # Default variants left out for this data, "what: why" each (`convert.quantize.variants_for_data`).
     variants_left_out: tuple[str, ...] = ()
+    rivals: tuple[Path, ...] = ()  # model folders exported beside the student (`rival_names`)
 
     def role_variants(self, role: str) -> list[str]:
-        """The variants exported for `role` ("teacher" or "student"), in VARIANTS order."""
+        """The variants exported for `role` ("teacher", "student" or RIVAL_ROLE), in VARIANTS order; a rival
+        gets the student's without qat_int8 (that fine-tunes the STP-TT student under distillation)."""
         teacher = role == "teacher" and self.teacher_variants is not None
         return variants_for_role(role, self.teacher_variants if teacher else self.variants)
+
+
+def rival_names(folders: Sequence[Path]) -> list[str]:
+    """The name of each rival's files and report entries, `rival_<folder name>` with the folder name
+    lowercased and every run of characters outside [a-z0-9-] made one "-", so that no name is a student's.
+
+    Raises:
+        ValueError: a folder name without a letter or digit, or two folders of one name (callers check
+            before anything is trained or converted).
+    """
+    named: dict[str, Path] = {}
+    for folder in folders:
+        stem = re.sub(r"[^a-z0-9-]+", "-", Path(folder).resolve().name.lower()).strip("-")
+        if not stem:
+            raise ValueError(f"--rivals: folder {folder} has no letter or digit to name its files; rename it")
+        name = f"{RIVAL_ROLE}_{stem}"
+        if name in named:
+            raise ValueError(
+                f"--rivals: {named[name]} and {folder} would both be exported as {name}_<variant>; rename "
+                "one of the folders"
+            )
+        named[name] = Path(folder)
+    return list(named)
 
 
 def _examples(dataset: SequenceDataset, count: int) -> tuple[list[np.ndarray], np.ndarray]:
@@ -104,19 +133,25 @@ def export_variant(
     config: ExportConfig,
     params: int,
     reference: ParityReference | None = None,
+    model_name: str | None = None,
 ) -> dict:
     """Converts, writes, verifies, evaluates and times one variant; returns its report entry.
 
     `params` is the deployed model's weight count (a QAT model also holds quantizer state, not counted).
     `reference`: the Keras model's parity scores, when already computed for another variant of it.
+    `model_name`: the start of its file and report names, `<model_name>_<variant>` (default: `role`).
     """
     model_config = keras_model.config
+    name = f"{model_name or role}_{variant}"
     calibration = representative_histories(dataset.train_sequences, model_config.max_len, seed=config.seed)
     conversion = convert_variant(saved_model_dir, variant, calibration)
-    path = config.out / f"{role}_{variant}.tflite"
+    path = config.out / f"{name}.tflite"
     atomic_write_bytes(path, conversion.flatbuffer)
     ops = operator_counts(path)
-    fields = contract_fields(role, variant, dataset.name, dataset.n_items, model_config.max_len, config.top_k)
+    sidecar_role = "student" if role == RIVAL_ROLE else role
+    fields = contract_fields(
+        sidecar_role, variant, dataset.name, dataset.n_items, model_config.max_len, config.top_k
+    )
     fields.update(
         builtin_only=not non_builtin_operators(ops),
         ops=ops,
@@ -147,7 +182,7 @@ def export_variant(
         f"NDCG@10 {evaluation['metrics']['NDCG@10']:.4f}, {parity}"
     )
     return {
-        "name": f"{role}_{variant}",
+        "name": name,
         "role": role,
         "variant": variant,
         "file": path.name,
@@ -156,7 +191,7 @@ def export_variant(
         "builtin_only": fields["builtin_only"],
         "ops": ops,
         "quantization": conversion.quantization,
-        "notes": [f"{role}_{variant}: {note}" for note in conversion.notes],
+        "notes": [f"{name}: {note}" for note in conversion.notes],
         "metrics_protocol": evaluation["metrics_protocol"],
         "metrics": evaluation["metrics"],
         "metrics_head": evaluation.get("metrics_head", {}),
@@ -169,10 +204,16 @@ def export_variant(
 
 
 def export_role(
-    role: str, model_dir: Path, teacher_dir: Path, dataset: SequenceDataset, config: ExportConfig
+    role: str,
+    model_dir: Path,
+    teacher_dir: Path,
+    dataset: SequenceDataset,
+    config: ExportConfig,
+    model_name: str | None = None,
 ) -> list[dict]:
     """Every applicable variant of one model; each is compared with the Keras model it was converted from.
-    `dataset` is in the export's item order (`export_dataset`); the model is read in it."""
+    `dataset` is in the export's item order (`export_dataset`); the model is read in it. `model_name`: see
+    `export_variant`."""
     keras_model = load_model_in_vocab(model_dir, dataset.vocab)
     if keras_model.config.n_items != dataset.n_items:
         raise ValueError(
@@ -196,7 +237,11 @@ def export_role(
                     vocab=dataset.vocab,
                 )
                 qat_dir = save_export_module(qat_model, config.top_k, Path(scratch) / "qat")
-                entries.append(export_variant(qat_model, qat_dir, variant, role, dataset, config, params))
+                entries.append(
+                    export_variant(
+                        qat_model, qat_dir, variant, role, dataset, config, params, model_name=model_name
+                    )
+                )
             else:
                 column = padding_column(variant)
                 if column not in saved_models:
@@ -204,7 +249,15 @@ def export_role(
                     saved_models[column] = save_export_module(keras_model, config.top_k, directory, column)
                 entries.append(
                     export_variant(
-                        keras_model, saved_models[column], variant, role, dataset, config, params, reference
+                        keras_model,
+                        saved_models[column],
+                        variant,
+                        role,
+                        dataset,
+                        config,
+                        params,
+                        reference,
+                        model_name,
                     )
                 )
     fp32 = next((entry for entry in entries if entry["variant"] == "fp32"), None)
@@ -262,11 +315,15 @@ def write_export(
     staged: ExportConfig,
     command: str,
 ) -> dict:
-    """Vocab first, then flatbuffers + sidecars, golden.json and the report, all into `staged.out`."""
+    """Vocab first, then flatbuffers + sidecars (teacher, student, rivals), golden.json and the report, all
+    into `staged.out`. Golden files are the student's only."""
     write_vocab(staged.out / VOCAB_FILE, dataset.vocab)
+    rivals = dict(zip(rival_names(config.rivals), config.rivals, strict=True))
     models = []
-    for role, model_dir in (("teacher", teacher_dir), ("student", student_dir)):
-        models += export_role(role, model_dir, teacher_dir, dataset, staged)
+    sources = [("teacher", teacher_dir, None), ("student", student_dir, None)]
+    sources += [(RIVAL_ROLE, path, name) for name, path in rivals.items()]
+    for role, model_dir, model_name in sources:
+        models += export_role(role, model_dir, teacher_dir, dataset, staged, model_name)
     student_fp32 = staged.out / "student_fp32.tflite"
     max_len = read_model_config(student_dir).max_len
     if student_fp32.exists() or config.on_device is not None:
@@ -302,6 +359,8 @@ def write_export(
     }
     if config.variants_left_out:
         report["variants_left_out"] = list(config.variants_left_out)
+    if rivals:
+        report["rivals"] = {name: str(path) for name, path in rivals.items()}
     write_report(report, staged.out)
     return report
 
@@ -310,20 +369,28 @@ def check_before_training(
     dataset: SequenceDataset, config: ExportConfig, model_dirs: Sequence[Path], max_len: int
 ) -> None:
     """Everything that can fail an export and is known before training: the variants, the model folders (of
-    this dataset?) and `top_k` against the catalogue and the history length.
+    this dataset?), the rivals' names and `top_k` against the catalogue and the history length.
 
     Args:
         model_dirs: the given teacher and student folders (empty when the run trains them).
         max_len: history length of the models to be trained (ignored when folders are given).
 
     Raises:
-        ValueError: an unknown variant, or a `top_k` the catalogue cannot serve.
-        ModelFolderError: a folder that is not a model of this dataset.
+        ValueError: an unknown variant, two rivals of one name, or a `top_k` the catalogue cannot serve.
+        ModelFolderError: a folder (given or a rival) that is not a model of this dataset.
     """
     for role in ROLES:
         config.role_variants(role)
-    folders = zip(model_dirs, ROLES[: len(model_dirs)], strict=True)
-    # Any item order: the export reads the teacher in the student's (`export_dataset`).
-    max_lens = [check_model_folder(folder, dataset, role, any_order=True).max_len for folder, role in folders]
-    for length in max_lens or [max_len]:
+    rival_names(config.rivals)
+    given = zip(model_dirs, ROLES[: len(model_dirs)], strict=True)
+    folders = [(folder, role, role) for folder, role in given]
+    folders += [(folder, RIVAL_ROLE, "rivals") for folder in config.rivals]
+    # Any item order: the export reads every model in the student's (`export_dataset`).
+    max_lens = [
+        check_model_folder(folder, dataset, role, any_order=True, flag=flag).max_len
+        for folder, role, flag in folders
+    ]
+    if not model_dirs:
+        max_lens.append(max_len)
+    for length in max_lens:
         check_top_k(config.top_k, dataset.n_items, length)

@@ -53,7 +53,8 @@ def padding_column(variant: str) -> str:
 
 
 def variants_for_role(role: str, requested: Sequence[str]) -> list[str]:
-    """The requested variants that apply to a role (QAT fine-tunes the student; the teacher has none)."""
+    """The requested variants that apply to a role (QAT fine-tunes the student; the teacher and the rivals
+    have none)."""
     unknown = sorted(set(requested) - set(VARIANTS))
     if unknown:
         raise ValueError(f"unknown variants {unknown}; choose from {VARIANTS}")

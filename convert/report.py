@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 from runtime.atomic import atomic_path, atomic_write_text  # noqa: E402
 from runtime.metrics import target_kind_summary  # noqa: E402
@@ -82,6 +83,8 @@ def front_lines(models: Sequence[dict]) -> list[str]:
     return lines
 
 
+# Marker and colour of each role in the plots (rival: a `--rivals` model, beside the student at equal budget).
+ROLE_STYLES = {"teacher": ("s", "tab:blue"), "student": ("o", "tab:green"), "rival": ("^", "tab:orange")}
 EXCLUDED = " with items already in the history excluded"
 LEFT_OUT = "Left out for this data (`--variants` names the variants to export)"
 
@@ -121,6 +124,9 @@ def _markdown(report: dict) -> str:
             f" | {entry['parity']['top10_agreement']:.3f} | {entry['latency_ms']['p50']:.3f}"
             f" | {entry['latency_ms']['p95']:.3f} | {'; '.join(entry['flags']) or '-'} |"
         )
+    if report.get("rivals"):
+        lines += ["", "Rivals (`--rivals`), exported as the student is (without qat_int8):", ""]
+        lines += [f"- {name}: `{folder}`" for name, folder in report["rivals"].items()]
     lines += [""] + front_lines(report["models"])
     if report.get("variants_left_out"):
         lines += ["", f"{LEFT_OUT}:", ""] + [f"- {reason}" for reason in report["variants_left_out"]]
@@ -172,26 +178,27 @@ def _plot_size_vs_ndcg(models: Sequence[dict], path: Path) -> None:
     _save_figure(figure, path)
 
 
+def _role_style(role: str) -> tuple[str, str]:
+    """(marker, colour) of a role's points; an unknown role is a grey cross."""
+    return ROLE_STYLES.get(role, ("x", "tab:gray"))
+
+
 def _scatter_with_front(axes, models: Sequence[dict], points: Sequence[tuple[float, float]], ylabel: str):
-    markers = {"teacher": "s", "student": "o"}
-    colors = {"teacher": "tab:blue", "student": "tab:green"}
+    drawn_roles: dict[str, None] = {}  # in order of first appearance, for the legend
     for index, (entry, point) in enumerate(zip(models, points, strict=True)):
         if math.isnan(point[1]):
             continue
         flagged = bool(entry.get("flags"))
-        axes.scatter(
-            *point,
-            marker=markers.get(entry["role"], "x"),
-            s=60,
-            color="tab:red" if flagged else colors.get(entry["role"], "tab:gray"),
-        )
+        marker, color = _role_style(entry["role"])
+        axes.scatter(*point, marker=marker, s=60, color="tab:red" if flagged else color)
+        drawn_roles[entry["role"]] = None
         label = entry["name"] + (" (FLAGGED)" if flagged else "")
         # Variants of one model sit close together: alternate the label side so they stay readable.
         axes.annotate(
             label, point, fontsize=7, xytext=(5, 6 if index % 2 else -11), textcoords="offset points"
         )
     front = [points[index] for index in pareto_front(points)]
-    axes.step(
+    (front_line,) = axes.step(
         [x for x, _ in front],
         [y for _, y in front],
         where="post",
@@ -200,7 +207,12 @@ def _scatter_with_front(axes, models: Sequence[dict], points: Sequence[tuple[flo
         alpha=0.6,
         label="Pareto front",
     )
-    axes.legend(loc="lower right", fontsize=8)
+    # One legend entry per role drawn, in its unflagged colour (a flagged point is red whatever its role).
+    roles = [
+        Line2D([], [], linestyle="none", marker=_role_style(role)[0], color=_role_style(role)[1], label=role)
+        for role in drawn_roles
+    ]
+    axes.legend(handles=[*roles, front_line], loc="lower right", fontsize=8)
     axes.set_xscale("log")
     axes.set_xlabel("flatbuffer size (bytes, log scale)")
     axes.set_ylabel(ylabel)

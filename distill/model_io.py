@@ -82,19 +82,24 @@ def read_model_config(directory: str | Path) -> SASRecConfig:
 
 
 def check_model_folder(
-    directory: str | Path, dataset: SequenceDataset, role: str, any_order: bool = False
+    directory: str | Path,
+    dataset: SequenceDataset,
+    role: str,
+    any_order: bool = False,
+    flag: str | None = None,
 ) -> SASRecConfig:
     """The config of a saved `role` model, once the folder is known to hold a model of `dataset`.
 
     Called before any training or export: a model of another dataset with the same item count would give
     silently wrong scores, so its vocab.tsv, when present, must equal the dataset's; with `any_order`, hold
-    the same items in any order (for callers that renumber the model, `distill.item_order`).
+    the same items in any order (for callers that renumber the model, `distill.item_order`). `flag`: the
+    command-line flag that names the folder, in messages (default: `--<role>`).
 
     Raises:
         ModelFolderError: missing or malformed folder, another catalogue size, or another vocabulary.
     """
     config = read_model_config(directory)
-    fix = f"pass the {role} of this dataset with --{role}"
+    fix = f"pass the {role} of this dataset with --{flag or role}"
     if config.n_items != dataset.n_items:
         raise ModelFolderError(
             f"{role} {directory} was trained on {config.n_items} items but dataset {dataset.name} has "

@@ -54,3 +54,35 @@ def test_the_student_targets_judge_the_best_student_at_30x_and_new_items_only_wh
     assert with_repeats[:2] == lines and len(with_repeats) == 4
     assert "new-item MRR@20, history excluded / teacher's: 0.9000 >= 0.9500: MISSED" in with_repeats[3]
     assert render.compressed_student_lines({"low": students["low"]}, teacher) == []
+
+
+def export_entry(role: str, variant: str, size: int, ndcg: float, p50: float) -> dict:
+    """A report.json model entry with what `export_section` reads."""
+    return {
+        "name": f"{'rival_dense' if role == 'rival' else role}_{variant}",
+        "role": role,
+        "variant": variant,
+        "bytes": size,
+        "metrics": {"NDCG@10": ndcg, "NDCG@20": ndcg, "HR@20": 2 * ndcg},
+        "parity": {"max_rel_err": 1e-7, "top10_agreement": 1.0},
+        "latency_ms": {"p50": p50, "p95": 2 * p50},
+        "flags": [],
+    }
+
+
+def test_the_export_targets_read_the_student_not_a_rival(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """Rivals (`--rivals`) come after the student in report.json with variants of the same names."""
+    models = [
+        export_entry("teacher", "fp32", 100_000, 0.20, 1.0),
+        export_entry("student", "fp32", 4_000, 0.19, 0.5),
+        export_entry("student", "dynamic_int8", 1_000, 0.196, 0.4),
+        export_entry("rival", "fp32", 8_000, 0.10, 2.0),
+        export_entry("rival", "dynamic_int8", 9_000, 0.10, 2.0),
+    ]
+    result = {"dataset": "ml-1m", "models": models}
+    monkeypatch.setattr(render, "RESULTS_DIR", tmp_path)  # no plots
+    lines = render.export_section(result)
+    assert "- student dynamic_int8 bytes / teacher fp32 bytes: 0.0100 <= 0.0200: met" in lines
+    assert "- student dynamic_int8 NDCG@20 / teacher fp32 NDCG@20: 0.9800 >= 0.9700: met" in lines
+    assert "- student fp32 p50 ms (<= teacher fp32 p50): 0.5000 <= 1.0000: met" in lines
+    assert any(line.startswith("| rival_dense_dynamic_int8 | dynamic_int8 | 9,000 |") for line in lines)

@@ -2,8 +2,18 @@
 
 import json
 
+import matplotlib.pyplot as plt
+from matplotlib.colors import to_hex
+
 import model  # noqa: F401
-from convert.report import front_lines, pareto_front, quality_flags, write_report
+from convert.report import (
+    _scatter_with_front,
+    front_lines,
+    front_points,
+    pareto_front,
+    quality_flags,
+    write_report,
+)
 from runtime.provenance import machine_info
 
 
@@ -41,17 +51,22 @@ def test_flags_an_ndcg_drop_of_more_than_five_percent_and_poor_agreement():
     )
 
 
-def test_writes_json_markdown_and_plots(tmp_path):
-    report = {
+def report_of(models: list[dict], command: str = "to_tflite.py") -> dict:
+    """A report.json of a tiny export holding `models`."""
+    return {
         "dataset": "tiny",
         "n_items": 10,
         "max_len": 4,
         "top_k": 3,
         "commit": "unknown",
         "machine": machine_info(),
-        "command": "to_tflite.py",
-        "models": [entry("fp32", 0.4), entry("dynamic_int8", 0.3) | {"flags": ["NDCG@10 below"]}],
+        "command": command,
+        "models": models,
     }
+
+
+def test_writes_json_markdown_and_plots(tmp_path):
+    report = report_of([entry("fp32", 0.4), entry("dynamic_int8", 0.3) | {"flags": ["NDCG@10 below"]}])
     write_report(report, tmp_path)
     assert json.loads((tmp_path / "report.json").read_text()) == report
     markdown = (tmp_path / "report.md").read_text()
@@ -90,3 +105,19 @@ def test_the_report_names_the_front_of_each_metric_the_models_carry(tmp_path):
     for model_entry in models:
         del model_entry["metrics_new_excluded"]
     assert front_lines(models) == lines[:1]  # no new-item targets (ML-1M): no second front
+
+
+def test_rivals_are_listed_and_drawn_with_their_own_marker_and_legend_entry(tmp_path):
+    rival = entry("fp32", 0.35) | {"name": "rival_dense_fp32", "role": "rival", "bytes": 800}
+    models = [entry("fp32", 0.40), rival]
+    report = report_of(models, "to_tflite.py --rivals runs/dense") | {"rivals": {"rival_dense": "runs/dense"}}
+    write_report(report, tmp_path)
+    markdown = (tmp_path / "report.md").read_text()
+    assert "| rival_dense_fp32 | 800 |" in markdown and "- rival_dense: `runs/dense`" in markdown
+    figure, axes = plt.subplots()
+    _scatter_with_front(axes, models, front_points(models, "metrics", "NDCG@10"), "NDCG@10")
+    legend = [text.get_text() for text in axes.get_legend().get_texts()]
+    colors = [to_hex(collection.get_facecolor()[0]) for collection in axes.collections]
+    plt.close(figure)
+    assert legend == ["student", "rival", "Pareto front"]
+    assert colors == [to_hex("tab:green"), to_hex("tab:orange")]

@@ -1,10 +1,12 @@
 """End to end: `python convert/to_tflite.py` on a tiny synthetic setting trains, exports and reports.
 
 One run (module fixture, as a script from the repo root) is checked against docs/artifacts.md. It exports two
-variants, one epoch each; every variant's conversion has its own faster unit test (test_quantize, test_qat).
+variants, one epoch each, of the teacher, the student and one rival (--rivals); every variant's conversion has
+its own faster unit test (test_quantize, test_qat).
 """
 
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -19,9 +21,11 @@ import pytest
 from convert import export_folder
 from convert.default_run import synthetic_dataset
 from convert.export import save_export_module
-from convert.export_folder import ExportConfig, export_variant, run_export
+from convert.export_folder import ExportConfig, export_variant, rival_names, run_export
 from convert.ops import builtin_only
 from distill.model_io import load_model
+from distill.teacher import train_teacher
+from distill.training import TrainConfig
 from model.sasrec import SASRec, SASRecConfig
 from runtime.evaluate import evaluate_model
 from runtime.history import encode_history
@@ -29,11 +33,15 @@ from runtime.litert import Recommender
 from runtime.recommend import recommend_original_ids
 from runtime.sidecar import VOCAB_FILE, load_artifact
 from runtime.vocab import read_vocab, write_vocab
+from tests.conftest import tiny_sasrec_config
 from tests.convert.golden_checks import assert_golden_cases_reproduce, assert_golden_training_replays
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = ("fp32", "dynamic_int8")
-EXPECTED_MODELS = ["teacher_fp32", "teacher_dynamic_int8", "student_fp32", "student_dynamic_int8"]
+RIVAL_FOLDER = "Dense_Rival"  # the run's --rivals folder, whose files are named in file-safe characters:
+RIVAL = "rival_dense-rival"
+MODELS = ("teacher", "student", RIVAL)
+EXPECTED_MODELS = [f"{model}_{variant}" for model, variant in itertools.product(MODELS, VARIANTS)]
 TINY_FLAGS = [
     "--synthetic_users=40",
     "--synthetic_items=48",
@@ -66,19 +74,31 @@ def run_script(*arguments: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def export(tmp_path_factory) -> Path:
+def rival(tmp_path_factory) -> Path:
+    """A dense SASRec trained for one epoch on the run's synthetic data (the main job's own training of its
+    teacher and student runs beside it)."""
+    out_dir = tmp_path_factory.mktemp(RIVAL_FOLDER, numbered=False)
+    dataset = synthetic_dataset(40, 48, seed=0)
+    config = tiny_sasrec_config(n_items=dataset.n_items)
+    train_teacher(dataset, config, TrainConfig(epochs=1, batch_size=64), out_dir, with_baselines=False)
+    return out_dir
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory, rival) -> Path:
     out = tmp_path_factory.mktemp("export")
-    result = run_script(f"--out={out}", f"--variants={','.join(VARIANTS)}", *TINY_FLAGS)
+    result = run_script(f"--out={out}", f"--variants={','.join(VARIANTS)}", f"--rivals={rival}", *TINY_FLAGS)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert f"{RIVAL}_fp32.tflite" in result.stdout  # the summary lists the rival's files
     return out
 
 
 def test_writes_every_model_with_a_verified_sidecar(export):
     names = sorted(path.stem for path in export.glob("*.tflite") if not path.stem.endswith("_on_device"))
     assert names == sorted(EXPECTED_MODELS)
-    for name in EXPECTED_MODELS:
-        sidecar, vocab = load_artifact(export / f"{name}.tflite")
-        role, variant = name.split("_", 1)
+    for model, variant in itertools.product(MODELS, VARIANTS):
+        sidecar, vocab = load_artifact(export / f"{model}_{variant}.tflite")
+        role = "student" if model == RIVAL else model  # the contract's on-device role
         assert (sidecar["role"], sidecar["variant"], sidecar["dataset"]) == (role, variant, "synthetic")
         assert sidecar["n_items"] == vocab.n_items and sidecar["max_len"] == 8 and sidecar["top_k"] == 5
         assert (
@@ -97,6 +117,7 @@ def test_every_exported_variant_is_builtin_only(export):
 def test_golden_matches_a_fresh_litert_run(export):
     golden = json.loads((export / "golden.json").read_text())
     recommender = Recommender(export / golden["model_file"])
+    assert golden["model_file"] == "student_fp32.tflite"  # the student's, rivals or not
     assert golden["top_k"] == 5 and len(golden["cases"]) == 4
     assert len(golden["cases"][-1]["history_original_ids"]) > recommender.max_len
     assert_golden_cases_reproduce(recommender, golden, rtol=1e-6)
@@ -113,6 +134,8 @@ def test_report_json_fields(export):
     assert {"dataset", "n_items", "max_len", "top_k", "commit", "machine", "command"} <= set(report)
     assert report["machine"]["accelerator"] == "none" and "to_tflite" in report["command"]
     assert [entry["name"] for entry in report["models"]] == EXPECTED_MODELS
+    assert [entry["role"] for entry in report["models"]] == [model.split("_")[0] for model in EXPECTED_MODELS]
+    assert list(report["rivals"]) == [RIVAL]
     for entry in report["models"]:
         assert entry["bytes"] == (export / entry["file"]).stat().st_size
         assert {"HR@10", "NDCG@10", "MRR@20"} <= set(entry["metrics"])
@@ -218,14 +241,16 @@ def keras_top_original_ids(model: SASRec, vocab, original_history: list[str], to
     return [vocab.original_id(int(item)) for item in np.argsort(-scores, kind="stable")[:top_k]]
 
 
-def test_a_student_in_its_own_item_order_exports_one_vocab_both_models_read(
+def test_a_student_in_its_own_item_order_exports_one_vocab_every_model_reads(
     tiny_teacher, tiny_dataset, ordered_student, tmp_path
 ):
     """The round trip of --item_order: the export's vocab.tsv is the student's order, the sidecars check
     against it, and LiteRT recommends, for a history of original ids, exactly what each Keras model
-    recommends in its own folder's ids: the teacher in the dataset's natural ids, the student in its own."""
+    recommends in its own folder's ids: the teacher and a rival (the teacher's folder again, dense) in the
+    dataset's natural ids, the student in its own."""
     teacher_dir, _ = tiny_teacher
     student_dir, _ = ordered_student
+    (rival_name,) = rival_names([teacher_dir])
     out = tmp_path / "export"
     export_config = ExportConfig(
         out=out,
@@ -236,20 +261,22 @@ def test_a_student_in_its_own_item_order_exports_one_vocab_both_models_read(
         bench_runs=2,
         bench_warmup=0,
         golden_cases=2,
+        rivals=(teacher_dir,),
     )
     run_export(tiny_dataset, teacher_dir, student_dir, export_config, "test")
     student_vocab = read_vocab(student_dir / VOCAB_FILE)
     assert (out / VOCAB_FILE).read_bytes() == (student_dir / VOCAB_FILE).read_bytes()
     assert student_vocab != tiny_dataset.vocab
-    for role, keras_model, vocab in (
+    for model, keras_model, vocab in (
         ("teacher", load_model(teacher_dir), tiny_dataset.vocab),
         ("student", load_model(student_dir), student_vocab),
+        (rival_name, load_model(teacher_dir), tiny_dataset.vocab),
     ):
-        load_artifact(out / f"{role}_fp32.tflite")  # sidecar and vocab hashes agree
-        recommender = Recommender(out / f"{role}_fp32.tflite")
+        load_artifact(out / f"{model}_fp32.tflite")  # sidecar and vocab hashes agree
+        recommender = Recommender(out / f"{model}_fp32.tflite")
         for prefix in tiny_dataset.test_prefixes[:4]:
             original = [tiny_dataset.vocab.original_id(int(item)) for item in prefix[-8:]]
             litert = [
                 item.original_id for item in recommend_original_ids(recommender, original).recommendations
             ]
-            assert litert == keras_top_original_ids(keras_model, vocab, original, 5), role
+            assert litert == keras_top_original_ids(keras_model, vocab, original, 5), model
