@@ -2,7 +2,8 @@
  * Copies one model of an export folder (docs/artifacts.md) with its sidecar, vocab.tsv and golden.json for the page.
  *
  * Usage: node scripts/copy_model.mjs EXPORT_DIR [MODEL] [--demo]
- *   MODEL is `<role>_<variant>` (e.g. `student_fp32`, `teacher_fp32`) or a bare variant (`fp16` = `student_fp16`);
+ *   MODEL is `<role>_<variant>` (e.g. `student_fp32`, `teacher_fp32`, `rival_<name>_fp32`) or a bare variant
+ *   (`fp16` = `student_fp16`);
  *   default `student_fp32`. Fills public/user_model/ (git-ignored: a model trained on private data stays out of
  *   the repository), which the page loads instead of the demo model; delete that folder to go back. `--demo`
  *   replaces the committed demo model in public/model/ instead (scripts/refresh_demo_assets.sh). Either folder gets
@@ -17,7 +18,7 @@ const PUBLIC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
 export const USER_MODEL_DIR = path.join(PUBLIC_DIR, 'user_model');
 export const DEMO_MODEL_DIR = path.join(PUBLIC_DIR, 'model');
 const KEPT_FILES = new Set(['README.md', '.gitkeep']);
-const ROLES = ['student', 'teacher'];
+const ROLES = ['student', 'teacher', 'rival']; // rival_<name>_<variant>: to_tflite.py --rivals
 
 /** A problem with the export folder or the arguments; the message says what to do. */
 export class CopyModelError extends Error {

@@ -81,6 +81,9 @@ describe('copyModel', () => {
     await writeSidecar('teacher_fp32');
     await copyModel(exportDir, 'teacher_fp32', destDir);
     assert.ok((await readdir(destDir)).includes('teacher_fp32.tflite'));
+    await writeSidecar('rival_student-dense-fast_fp32');
+    await copyModel(exportDir, 'rival_student-dense-fast_fp32', destDir);
+    assert.ok((await readdir(destDir)).includes('rival_student-dense-fast_fp32.tflite'));
   });
 
   it('refuses a model that does not hash to its sidecar, copying nothing', async () => {
