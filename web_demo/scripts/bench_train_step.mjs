@@ -3,12 +3,13 @@
  * committed on-device demo model takes in headless Chromium, called through the page's own `Personaliser`
  * (public/lib/personaliser.js) and timed with `performance.now()` inside the page, so no round trip to node counts.
  * A benchmark, not a test: it asserts no speed; it writes its numbers, with where they came from, to
- * bench/results/<dataset>-on-device-browser.json (rendered into bench/NOTES.md by hand).
+ * bench/results/<dataset>-on-device-browser.json, which bench/NOTES.md quotes.
  *
  * Usage: node web_demo/scripts/bench_train_step.mjs [--steps 200] [--warmup 20] [--out FILE]   (npm run bench:train)
  */
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -35,7 +36,8 @@ export function percentile(sorted, q) {
 
 /**
  * @param {number[]} samplesMs one duration per call, in milliseconds.
- * @returns {{p50: number, p95: number, mean: number, n: number}}
+ * @returns {{p50: number, p95: number, mean: number, min: number, n: number}} `min` comes closest to the cost of a
+ *     call alone on the CPU; on a shared machine the others include the waits for it.
  */
 export function summariseMs(samplesMs) {
   if (samplesMs.length === 0) {
@@ -46,6 +48,7 @@ export function summariseMs(samplesMs) {
     p50: percentile(sorted, 50),
     p95: percentile(sorted, 95),
     mean: sorted.reduce((sum, value) => sum + value, 0) / sorted.length,
+    min: sorted[0],
     n: sorted.length,
   };
 }
@@ -134,6 +137,8 @@ async function main() {
   const modelBytes = await readFile(modelPath);
   const out = path.resolve(values.out ?? path.join(REPO_DIR, `bench/results/${sidecar.dataset}-on-device-browser.json`));
 
+  // The machine may be shared: its 1, 5 and 15 minute load averages before and after say how much.
+  const loadBefore = os.loadavg();
   // startDemo opens its page in a new browser context: whatever it stores is dropped when the browser closes.
   const demo = await startDemo();
   let measured;
@@ -160,6 +165,7 @@ async function main() {
     dataset: sidecar.dataset,
     commit: gitCommit(REPO_DIR),
     machine: machineInfo(),
+    load_average: { before: loadBefore, after: os.loadavg() },
     command: shellJoin(['node', path.relative(REPO_DIR, process.argv[1]), ...process.argv.slice(2)]),
     browser: { name: 'chromium', version: browserVersion, headless: true },
     litertjs_version: litertPackage.version,

@@ -12,8 +12,8 @@ const assertNear = (actual, expected) => assert.ok(Math.abs(actual - expected) <
 describe('summariseMs', () => {
   it('gives numpy.percentile\'s linear percentiles and the mean', () => {
     // numpy.percentile([4, 1, 3, 2, 10], [50, 95]) == [3.0, 8.8]
-    const { p50, p95, mean, n } = summariseMs([4, 1, 3, 2, 10]);
-    assert.deepEqual({ p50, mean, n }, { p50: 3, mean: 4, n: 5 });
+    const { p50, p95, mean, min, n } = summariseMs([4, 1, 3, 2, 10]);
+    assert.deepEqual({ p50, mean, min, n }, { p50: 3, mean: 4, min: 1, n: 5 });
     assertNear(p95, 8.8);
   });
 
@@ -21,7 +21,7 @@ describe('summariseMs', () => {
     // numpy.percentile([1, 2], [50, 95]) == [1.5, 1.95]
     assert.equal(percentile([1, 2], 50), 1.5);
     assertNear(percentile([1, 2], 95), 1.95);
-    assert.deepEqual(summariseMs([7.5]), { p50: 7.5, p95: 7.5, mean: 7.5, n: 1 });
+    assert.deepEqual(summariseMs([7.5]), { p50: 7.5, p95: 7.5, mean: 7.5, min: 7.5, n: 1 });
   });
 
   it('does not reorder the caller\'s samples', () => {
