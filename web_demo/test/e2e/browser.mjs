@@ -1,7 +1,7 @@
 /**
  * What the end-to-end tests share: Debian's Chromium, launched headless, pages that may reach only the local server,
- * the demo page opened on the committed model, and the tolerance its outputs are held to.
- * (No tests here; node --test loads it and finds none.)
+ * the demo page opened on the committed model, and the tolerance its outputs are held to. scripts/bench_train_step.mjs
+ * opens the page with the same helpers. (No tests here; node --test loads it and finds none.)
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
