@@ -119,6 +119,16 @@ TABLES = {
         "main": {"tt_item_factors": (59, 58), "tt_dim_factors": (8, 8), "tt_rank": 12, "stp_factor": 2},
         "high": {"tt_item_factors": (59, 58), "tt_dim_factors": (8, 8), "tt_rank": 6, "stp_factor": 2},
         "low": {"tt_item_factors": (59, 58), "tt_dim_factors": (8, 8), "tt_rank": 48, "stp_factor": 2},
+        # Half the teacher's width, the main table's rank (25,752 parameters, 34x table; its dense rival has
+        # d = 6): at d = 64 the backbone is 63,360 of the main student's 70,416, and the equal-budget dense
+        # rival (d = 18) beat it (bench/NOTES.md, eleventh session).
+        "narrow": {
+            "hidden_dim": 32,
+            "tt_item_factors": (59, 58),
+            "tt_dim_factors": (8, 4),
+            "tt_rank": 12,
+            "stp_factor": 2,
+        },
     },
     "synthetic": {
         "main": {"tt_item_factors": (32, 32), "tt_dim_factors": (8, 4), "tt_rank": 8, "stp_factor": 2},
@@ -229,4 +239,11 @@ STUDENTS = {
         dataclasses.replace(FAST_DISTILLATION, warm_start=True, item_order="teacher"),
     ),
     "student-dense-fast": (EQUAL_BUDGET, FAST_DISTILLATION),
+    # The same on the "narrow" backbone (no warm start: the teacher's backbone has another width) and the
+    # dense rival of that student's parameter count.
+    "student-narrow-fast-order-teacher": (
+        "narrow",
+        dataclasses.replace(FAST_DISTILLATION, item_order="teacher"),
+    ),
+    "student-dense-narrow-fast": (f"{EQUAL_BUDGET}:narrow", FAST_DISTILLATION),
 }

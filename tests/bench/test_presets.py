@@ -37,3 +37,8 @@ def test_tables_hold_the_catalogue_at_the_targets_compression(name: str):
 def test_history_excluded_datasets_have_presets():
     assert EXCLUDE_HISTORY <= set(TEACHERS)
     assert {"ml-1m", "amazon-video"} <= EXCLUDE_HISTORY and "tmall" not in EXCLUDE_HISTORY
+
+
+def test_the_narrow_ml_1m_student_keeps_the_main_tables_compression():
+    """The narrow backbone is a budget experiment, not a weaker table: its table stays >= 30x."""
+    assert table_compression("ml-1m", "student-narrow-fast-order-teacher") >= 30.0
