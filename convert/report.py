@@ -71,10 +71,17 @@ def front_points(models: Sequence[dict], group: str, key: str) -> list[tuple[flo
     return [(entry["bytes"], entry.get(group, {}).get(key, math.nan)) for entry in models]
 
 
+def front_metrics(models: Sequence[dict]) -> list[tuple[str, str, str]]:
+    """FRONT_METRICS that say something for these models: the new-item front only where some targets repeat
+    a history item (on ML-1M none does, and it would restate the first)."""
+    repeats = any(entry.get("n_repeat") for entry in models)
+    return [metric for metric in FRONT_METRICS if repeats or metric[0] != "metrics_new_excluded"]
+
+
 def front_lines(models: Sequence[dict]) -> list[str]:
     """One line per frontier metric the models carry: the files on its Pareto front, smallest first."""
     lines = []
-    for group, key, label in FRONT_METRICS:
+    for group, key, label in front_metrics(models):
         points = front_points(models, group, key)
         front = pareto_front(points)
         if front:
@@ -167,7 +174,7 @@ def _plot_size_vs_ndcg(models: Sequence[dict], path: Path) -> None:
     with its Pareto front: the files worth shipping at their size."""
     panels = [
         (front_points(models, group, key), label)
-        for group, key, label in FRONT_METRICS
+        for group, key, label in front_metrics(models)
         if pareto_front(front_points(models, group, key))
     ]
     figure, all_axes = plt.subplots(1, len(panels), figsize=(8 * len(panels), 5), squeeze=False)
