@@ -172,11 +172,8 @@ def best_baseline(report: dict) -> dict | None:
 def _plot_size_vs_ndcg(models: Sequence[dict], path: Path) -> None:
     """Bytes against NDCG@10, and on session data against new-item HR@20 (history excluded), each panel
     with its Pareto front: the files worth shipping at their size."""
-    panels = [
-        (front_points(models, group, key), label)
-        for group, key, label in front_metrics(models)
-        if pareto_front(front_points(models, group, key))
-    ]
+    candidates = [(front_points(models, group, key), label) for group, key, label in front_metrics(models)]
+    panels = [(points, label) for points, label in candidates if pareto_front(points)]
     figure, all_axes = plt.subplots(1, len(panels), figsize=(8 * len(panels), 5), squeeze=False)
     for axes, (points, label) in zip(all_axes[0], panels, strict=True):
         _scatter_with_front(axes, models, points, f"{label} (test, LiteRT)")
